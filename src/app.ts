@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto'
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify'
+import { sql } from 'kysely'
+import { Type } from 'typebox'
+import type { Container } from './container.js'
+import { authRoutes } from './features/auth/auth.routes.js'
+import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
+import type { App } from './http/app-types.js'
+import { errorHandler, sendError } from './http/error-handler.js'
+import { ErrorBody } from './http/schemas.js'
+import { validatorCompiler } from './http/validation.js'
+import { AppError } from './shared/errors.js'
+
+const PUBLIC_PATHS = new Set(['/api/openapi.json'])
+
+/** Builds the HTTP app on a container; never listens, so tests drive it with inject(). */
+export async function buildApp(c: Container): Promise<App> {
+  const app = Fastify({
+    loggerInstance: c.log as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    },
+    // Request lines are debug-level noise on a hot path; errors are always logged with their request id.
+    logController: new LogController({
+      disableRequestLogging: c.config.logLevel !== 'debug' && c.config.logLevel !== 'trace',
+    }),
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler())
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('not_found', 'Route not found')))
+  app.decorateRequest('principal', null)
+  app.addSchema(ErrorBody)
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+    const path = req.url.split('?', 1)[0]!
+    if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return
+    req.principal = await c.tokens.authenticate(req.headers.authorization)
+    c.rateLimiter.take(req.principal.tokenId)
+  })
+
+  await app.register(cors, {
+    origin: c.config.corsOrigins.includes('*') ? true : [...c.config.corsOrigins],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Range', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Disposition'],
+    maxAge: 600,
+  })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Pictura', version: '0.1.0', description: 'Self-hostable images service.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get(
+    '/healthz',
+    {
+      schema: { tags: ['operations'], summary: 'The process is up', security: [], response: { 200: Status } },
+    },
+    async () => ({ status: 'ok' }),
+  )
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The database answers',
+        security: [],
+        response: { 200: Status, 503: Status },
+      },
+    },
+    async (_req, reply) => {
+      try {
+        await sql`select 1`.execute(c.db)
+        return { status: 'ready' }
+      } catch {
+        return reply.code(503).send({ status: 'unavailable' })
+      }
+    },
+  )
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  authRoutes(app, c)
+  workspacesRoutes(app, c)
+  return app
+}
+
+const Status = Type.Object({ status: Type.String() })

@@ -1,0 +1,97 @@
+import type { Ctx, Principal } from '../../http/context.js'
+import type { CursorCodec } from '../../http/cursor.js'
+import { type PageRequest, paginate } from '../../http/pagination.js'
+import type { Db } from '../../platform/db/database.js'
+import type { Clock } from '../../shared/clock.js'
+import { errors } from '../../shared/errors.js'
+import { isId, newId } from '../../shared/ids.js'
+import { hashSecret, mintSecret } from './tokens.js'
+import { type TokenRow, TokensRepository, UsersRepository } from './users.repository.js'
+
+const toToken = (r: TokenRow) => ({
+  id: r.id,
+  name: r.name,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+})
+
+export class TokensService {
+  private readonly tokens: TokensRepository
+  private readonly users: UsersRepository
+
+  constructor(private readonly deps: { db: Db; clock: Clock; cursors: CursorCodec }) {
+    this.tokens = new TokensRepository(deps.db)
+    this.users = new UsersRepository(deps.db)
+  }
+
+  /** Resolves a bearer header to a principal; every failure is the same 401. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
+    if (!match) throw errors.unauthorized()
+    const row = await this.tokens.findByHash(hashSecret(match[1]!))
+    if (!row) throw errors.unauthorized()
+    if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.deps.clock.now().getTime()) {
+      throw errors.unauthorized('The token has expired')
+    }
+    return { userId: row.userId, role: row.role, tokenId: row.tokenId }
+  }
+
+  /** Mints a token for `userId`; the secret is returned once and stored only hashed. */
+  async mint(userId: string, name: string, expiresAt: string | null = null, secret: string = mintSecret()) {
+    const row = {
+      id: newId('tok'),
+      user_id: userId,
+      name,
+      hash: hashSecret(secret),
+      created_at: this.deps.clock.now().toISOString(),
+      expires_at: expiresAt,
+    }
+    await this.tokens.insert(row)
+    return { ...toToken(row), token: secret }
+  }
+
+  async create(ctx: Ctx, input: { name: string; userId?: string; expiresAt?: string }) {
+    const userId = input.userId ?? ctx.principal.userId
+    if (userId !== ctx.principal.userId) {
+      if (ctx.principal.role !== 'admin')
+        throw errors.forbidden('Only an admin may mint tokens for another user')
+      const user = isId('usr', userId) ? await this.users.findById(userId) : undefined
+      if (!user) throw errors.notFound('user')
+    }
+    let expiresAt: string | null = null
+    if (input.expiresAt !== undefined) {
+      const at = Date.parse(input.expiresAt)
+      if (Number.isNaN(at) || at <= this.deps.clock.now().getTime()) {
+        throw errors.invalid('expiresAt must be a date-time in the future', 'expiresAt')
+      }
+      expiresAt = new Date(at).toISOString()
+    }
+    return this.mint(userId, input.name, expiresAt)
+  }
+
+  async list(ctx: Ctx, req: PageRequest) {
+    const userId = ctx.principal.userId
+    const page = await paginate(
+      req,
+      {
+        query: this.tokens.listQuery(userId, req.ids),
+        key: 'id',
+        keyOf: (r) => r.id,
+        total: () => this.tokens.count(userId, req.ids),
+      },
+      this.deps.cursors,
+    )
+    return { data: page.rows.map(toToken), pageInfo: page.pageInfo }
+  }
+
+  /** Owners revoke their own tokens, admins any; someone else's token is simply not found. */
+  async revoke(ctx: Ctx, id: string) {
+    const row = isId('tok', id) ? await this.tokens.findById(id) : undefined
+    if (!row || (row.user_id !== ctx.principal.userId && ctx.principal.role !== 'admin')) {
+      throw errors.notFound('token')
+    }
+    await this.tokens.delete(id)
+    return { success: true }
+  }
+}

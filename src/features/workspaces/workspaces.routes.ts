@@ -1,0 +1,135 @@
+import { Type } from 'typebox'
+import type { App } from '../../http/app-types.js'
+import { ctxOf } from '../../http/auth.js'
+import type { CursorCodec } from '../../http/cursor.js'
+import { parseListQuery } from '../../http/pagination.js'
+import { errorResponses, IdParam, ListQuery, Page, Success } from '../../http/schemas.js'
+import { Member, MemberBody, MemberParams, Workspace, WorkspaceBody } from './workspaces.schemas.js'
+import type { WorkspacesService } from './workspaces.service.js'
+
+export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService; cursors: CursorCodec }) {
+  const { workspaces, cursors } = deps
+  app.addSchema(Workspace)
+  app.addSchema(Member)
+  const wsParam = IdParam('The workspace id (ws_…)')
+
+  app.post(
+    '/api/workspaces',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Create a workspace; the caller becomes its owner',
+        body: WorkspaceBody,
+        response: { 201: Type.Ref('Workspace'), ...errorResponses(400, 401) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await workspaces.create(ctxOf(req), req.body)),
+  )
+
+  app.get(
+    '/api/workspaces',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'List visible workspaces',
+        querystring: ListQuery,
+        response: { 200: Page(Type.Ref('Workspace')), ...errorResponses(400, 401) },
+      },
+    },
+    (req) => workspaces.list(ctxOf(req), parseListQuery('workspaces', 'ws', req.query, cursors)),
+  )
+
+  app.get(
+    '/api/workspaces/:id',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Get a workspace',
+        params: wsParam,
+        response: { 200: Type.Ref('Workspace'), ...errorResponses(401, 404) },
+      },
+    },
+    (req) => workspaces.get(ctxOf(req), req.params.id),
+  )
+
+  app.patch(
+    '/api/workspaces/:id',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Rename a workspace (owner)',
+        params: wsParam,
+        body: WorkspaceBody,
+        response: { 200: Type.Ref('Workspace'), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    (req) => workspaces.rename(ctxOf(req), req.params.id, req.body),
+  )
+
+  app.delete(
+    '/api/workspaces/:id',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Delete a workspace with its files and images (owner)',
+        params: wsParam,
+        response: { 200: Success, ...errorResponses(401, 403, 404) },
+      },
+    },
+    (req) => workspaces.delete(ctxOf(req), req.params.id),
+  )
+
+  app.get(
+    '/api/workspaces/:id/members',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'List the members of a workspace (newest first; ids filter by user id)',
+        params: wsParam,
+        querystring: ListQuery,
+        response: { 200: Page(Type.Ref('Member')), ...errorResponses(400, 401, 404) },
+      },
+    },
+    (req) =>
+      workspaces.members(ctxOf(req), req.params.id, parseListQuery('members', 'usr', req.query, cursors)),
+  )
+
+  app.put(
+    '/api/workspaces/:id/members/:user_id',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Add a member or change their role (owner)',
+        params: MemberParams,
+        body: MemberBody,
+        response: {
+          200: Type.Ref('Member'),
+          201: Type.Ref('Member'),
+          ...errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { created, member } = await workspaces.putMember(
+        ctxOf(req),
+        req.params.id,
+        req.params.user_id,
+        req.body.role,
+      )
+      return reply.code(created ? 201 : 200).send(member)
+    },
+  )
+
+  app.delete(
+    '/api/workspaces/:id/members/:user_id',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Remove a member (owner, or the member themself)',
+        params: MemberParams,
+        response: { 200: Success, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    (req) => workspaces.removeMember(ctxOf(req), req.params.id, req.params.user_id),
+  )
+}

@@ -1,0 +1,14 @@
+import type { UserRole } from '../platform/db/tables.js'
+
+/** Who is calling: resolved once per request from the bearer token. */
+export interface Principal {
+  readonly userId: string
+  readonly role: UserRole
+  readonly tokenId: string
+}
+
+/** Request scope, passed explicitly as the first argument of every service call. */
+export interface Ctx {
+  readonly principal: Principal
+  readonly requestId: string
+}

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, type ErrorCode } from '../shared/errors.js'
+
+interface ValidationIssue {
+  instancePath?: string
+  message?: string
+  params?: Record<string, unknown>
+}
+
+const byStatus: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+}
+
+/** Turns any thrown value into the one error envelope; unknown errors leak nothing. */
+export function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err
+  const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
+  if (Array.isArray(fe.validation) && fe.validation.length > 0) {
+    const issue = fe.validation[0]!
+    const field = fieldOf(issue)
+    const where =
+      fe.validationContext === 'querystring' ? 'query parameter' : (fe.validationContext ?? 'request')
+    const what =
+      issue.params?.additionalProperty !== undefined ? 'is not allowed' : (issue.message ?? 'is invalid')
+    return new AppError('invalid_request', `Invalid ${where} ${field ? `'${field}' ` : ''}${what}`.trim(), {
+      field: field || undefined,
+      in: fe.validationContext,
+    })
+  }
+  const code = typeof fe.statusCode === 'number' ? byStatus[fe.statusCode] : undefined
+  if (code) {
+    const message = code === 'invalid_request' ? safeMessage(fe) : (fe.message ?? code)
+    return new AppError(code, message)
+  }
+  return null
+}
+
+function fieldOf(issue: ValidationIssue): string {
+  const extra = issue.params?.additionalProperty ?? issue.params?.missingProperty
+  const base = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
+  if (typeof extra === 'string') return base ? `${base}.${extra}` : extra
+  return base
+}
+
+function safeMessage(err: Partial<FastifyError>): string {
+  if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The JSON body is empty'
+  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)
+    return 'The body is not valid JSON'
+  return 'The request is malformed'
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(err)
+  if (!appError) {
+    request.log.error({ err }, 'unhandled error')
+    return sendError(reply, new AppError('internal', 'Internal server error'))
+  }
+  if (appError.code === 'internal') request.log.error({ err }, 'internal error')
+  return sendError(reply, appError)
+}
+
+export function sendError(reply: FastifyReply, error: AppError) {
+  if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer')
+  if (error.code === 'rate_limited') reply.header('Retry-After', String(error.details?.retryAfter ?? 60))
+  const details =
+    error.details && Object.values(error.details).some((v) => v !== undefined) ? error.details : undefined
+  return reply
+    .code(error.status)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: error.code, message: error.message, ...(details ? { details } : {}) } })
+}

@@ -1,0 +1,49 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import type { DbConfig } from '../../config.js'
+import { migrationProvider } from './migrations/index.js'
+import type { Database } from './tables.js'
+
+/** What differs between the two engines, asked in one place instead of scattered `if (pg)`. */
+export interface Capabilities {
+  readonly driver: DbConfig['driver']
+  /** `FOR UPDATE SKIP LOCKED` for job claims; SQLite serialises writers instead. */
+  readonly skipLocked: boolean
+}
+
+export type Db = Kysely<Database>
+
+export interface DatabaseHandle {
+  readonly db: Db
+  readonly capabilities: Capabilities
+  destroy(): Promise<void>
+}
+
+// BIGINT (int8) comes back as a string by default; our counts and sizes fit in a double.
+pg.types.setTypeParser(20, (value) => Number(value))
+
+export function openDatabase(config: DbConfig, options: { poolSize?: number } = {}): DatabaseHandle {
+  if (config.driver === 'sqlite') {
+    mkdirSync(path.dirname(config.file), { recursive: true })
+    const sqlite = new SQLite(config.file)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = NORMAL')
+    sqlite.pragma('foreign_keys = ON')
+    sqlite.pragma('busy_timeout = 10000')
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    return { db, capabilities: { driver: 'sqlite', skipLocked: false }, destroy: () => db.destroy() }
+  }
+  const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, capabilities: { driver: 'postgres', skipLocked: true }, destroy: () => db.destroy() }
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process'
+
+/**
+ * Runs the whole suite once per database and says so. PostgreSQL must answer
+ * (CI starts it); set PICTURA_TEST_DBS=sqlite to run only the embedded one by hand.
+ */
+const kinds = (process.env.PICTURA_TEST_DBS ?? 'sqlite,postgres').split(',').map((s) => s.trim())
+const files = process.argv.slice(2)
+const results: string[] = []
+let failed = false
+for (const kind of kinds) {
+  process.stdout.write(`\n=== Integration suite on ${kind} ===\n`)
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    ...(files.length ? files : ['test/**/*.test.ts']),
+  ]
+  const r = spawnSync(process.execPath, args, {
+    stdio: 'inherit',
+    env: { ...process.env, PICTURA_TEST_DB: kind },
+  })
+  results.push(`${kind}: ${r.status === 0 ? 'passed' : 'FAILED'}`)
+  failed ||= r.status !== 0
+}
+process.stdout.write(`\n=== Suite ran on ${kinds.join(' and ')}: ${results.join(', ')} ===\n`)
+process.exit(failed ? 1 : 0)
