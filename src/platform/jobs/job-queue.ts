@@ -1,0 +1,33 @@
+import type { Executor } from '../db/executor.js'
+
+export interface NewJob {
+  kind: string
+  payload: Record<string, unknown>
+  /** Epoch ms; now when omitted. */
+  runAt?: number
+}
+
+export interface ClaimedJob {
+  id: string
+  kind: string
+  payload: Record<string, unknown>
+  attempts: number
+}
+
+/**
+ * Durable jobs in the database. `enqueue` joins the caller's transaction, so a
+ * job exists exactly when the row that needs it does. Claims hold a lease: a
+ * job whose worker died is claimed again once the lease runs out, so handlers
+ * must be idempotent.
+ */
+export interface JobQueue {
+  enqueue(db: Executor, job: NewJob): Promise<string>
+  claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
+  complete(job: ClaimedJob): Promise<void>
+  /** Releases the job to run again at `runAt` (backoff), recording why. */
+  retry(job: ClaimedJob, error: string, runAt: number): Promise<void>
+  /** Ends the job for good, recording why. */
+  fail(job: ClaimedJob, error: string): Promise<void>
+  /** Gives back a claimed job untouched (shutdown). */
+  release(job: ClaimedJob): Promise<void>
+}
