@@ -20,6 +20,9 @@ export interface Container {
   readonly cursors: CursorCodec
   readonly access: Access
   readonly rateLimiter: RateLimiter
+  readonly queue: DbJobQueue
+  /** Job kind -> handler; features add theirs here, workers run them. */
+  readonly jobHandlers: Map<string, JobHandler>
   readonly users: UsersService
   readonly tokens: TokensService
   readonly workspaces: WorkspacesService
@@ -40,6 +43,8 @@ export async function createContainer(
   const clock = options.clock ?? systemClock
   const cursors = new CursorCodec(await cursorSecret(db))
   const access = new Access(db)
+  const queue = new DbJobQueue(db, database.capabilities)
+  const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
 
   return {
@@ -51,6 +56,8 @@ export async function createContainer(
     cursors,
     access,
     rateLimiter: new RateLimiter(config.rateLimitPerMinute),
+    queue,
+    jobHandlers,
     users: new UsersService(base),
     tokens: new TokensService(base),
     workspaces: new WorkspacesService({ ...base, access, purge: async () => {} }),

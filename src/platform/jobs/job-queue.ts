@@ -31,3 +31,21 @@ export interface JobQueue {
   /** Gives back a claimed job untouched (shutdown). */
   release(job: ClaimedJob): Promise<void>
 }
+
+/** Runs one job; must be idempotent (a job may run again after a crash). */
+export type JobHandler = (payload: Record<string, unknown>, job: ClaimedJob) => Promise<void>
+
+/** Thrown by a handler for a failure that no retry can fix (an undecodable file): the job ends `failed` at once. */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError'
+}
+
+/** Job kinds, so producers and handlers agree on names. */
+export const JobKinds = {
+  /** payload `{fileId}`: decode, analyse and upload to the provider, then insert the image row. */
+  provision: 'image.provision',
+  /** payload `{provider, cfImageId}`: remove a provider's copy; unknown copies count as removed. */
+  providerDelete: 'image.provider-delete',
+  /** payload `{key}` or `{prefix}`: remove original bytes. */
+  blobDelete: 'blob.delete',
+} as const

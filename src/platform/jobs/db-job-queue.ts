@@ -1,0 +1,96 @@
+import { sql } from 'kysely'
+import { newId } from '../../shared/ids.js'
+import type { Capabilities, Db } from '../db/database.js'
+import type { Executor } from '../db/executor.js'
+import type { ClaimedJob, JobQueue, NewJob } from './job-queue.js'
+
+/** The job queue on the application database (both dialects). */
+export class DbJobQueue implements JobQueue {
+  private listeners = new Set<() => void>()
+
+  constructor(
+    private readonly db: Db,
+    private readonly capabilities: Capabilities,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async enqueue(db: Executor, job: NewJob): Promise<string> {
+    const id = newId('job')
+    await db
+      .insertInto('jobs')
+      .values({
+        id,
+        kind: job.kind,
+        payload: JSON.stringify(job.payload),
+        state: 'queued',
+        run_at: job.runAt ?? this.now(),
+        locked_until: null,
+        locked_by: null,
+        last_error: null,
+        created_at: new Date(this.now()).toISOString(),
+      })
+      .execute()
+    // Wake local workers once the caller's transaction has had a chance to commit.
+    setImmediate(() => {
+      for (const listener of this.listeners) listener()
+    })
+    return id
+  }
+
+  /** Called when a job may have become due in this process; workers poll as well. */
+  onEnqueue(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /**
+   * One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING statement: atomic on
+   * SQLite, and on PostgreSQL the inner SKIP LOCKED keeps concurrent workers
+   * off each other's rows while the outer lease check is re-evaluated on the
+   * locked row version.
+   */
+  async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
+    const now = this.now()
+    const due = sql`state = 'queued' and run_at <= ${now} and (locked_until is null or locked_until < ${now})`
+    const lock = this.capabilities.skipLocked ? sql`for update skip locked` : sql``
+    const result = await sql<{ id: string; kind: string; payload: string; attempts: number }>`
+      update jobs
+      set locked_by = ${workerId}, locked_until = ${now + leaseMs}, attempts = attempts + 1
+      where id in (select id from jobs where ${due} order by run_at, id limit ${limit} ${lock}) and ${due}
+      returning id, kind, payload, attempts`.execute(this.db)
+    return result.rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+      attempts: Number(r.attempts),
+    }))
+  }
+
+  async complete(job: ClaimedJob): Promise<void> {
+    await this.db.deleteFrom('jobs').where('id', '=', job.id).execute()
+  }
+
+  async retry(job: ClaimedJob, error: string, runAt: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ run_at: runAt, locked_by: null, locked_until: null, last_error: error })
+      .where('id', '=', job.id)
+      .execute()
+  }
+
+  async fail(job: ClaimedJob, error: string): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'failed', locked_by: null, locked_until: null, last_error: error })
+      .where('id', '=', job.id)
+      .execute()
+  }
+
+  async release(job: ClaimedJob): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ locked_by: null, locked_until: null, attempts: sql`attempts - 1` })
+      .where('id', '=', job.id)
+      .execute()
+  }
+}
