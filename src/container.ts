@@ -7,6 +7,8 @@ import { WorkspacesService } from './features/workspaces/workspaces.service.js'
 import { CursorCodec } from './http/cursor.js'
 import { RateLimiter } from './http/rate-limit.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
+import { DbJobQueue } from './platform/jobs/db-job-queue.js'
+import type { JobHandler } from './platform/jobs/job-queue.js'
 import { type Clock, systemClock } from './shared/clock.js'
 import type { Logger } from './shared/logger.js'
 
