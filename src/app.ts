@@ -8,6 +8,9 @@ import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Container } from './container.js'
 import { authRoutes } from './features/auth/auth.routes.js'
+import { deliveryRoutes } from './features/delivery/delivery.routes.js'
+import { filesRoutes } from './features/files/files.routes.js'
+import { imagesRoutes } from './features/images/images.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
 import { errorHandler, sendError } from './http/error-handler.js'
@@ -33,11 +36,36 @@ export async function buildApp(c: Container): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler())
+  // JSON is the only body the API parses by default: text/plain must answer 415, not reach a JSON schema as a string.
+  app.removeContentTypeParser('text/plain')
+  // An empty JSON body is no body: a DELETE sent with Content-Type: application/json must not fail on it,
+  // and a POST without one still answers 400 from its schema.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(req, String(body), done),
+  )
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('not_found', 'Route not found')))
   app.decorateRequest('principal', null)
   app.addSchema(ErrorBody)
 
+  await app.register(cors, {
+    origin: c.config.corsOrigins.includes('*') ? true : [...c.config.corsOrigins],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Range', 'If-None-Match', 'If-Range', 'X-Request-Id'],
+    exposedHeaders: [
+      'ETag',
+      'Retry-After',
+      'X-Request-Id',
+      'Content-Disposition',
+      'Content-Range',
+      'Accept-Ranges',
+      'Location',
+    ],
+    maxAge: 600,
+  })
+  // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
     const path = req.url.split('?', 1)[0]!
@@ -46,13 +74,6 @@ export async function buildApp(c: Container): Promise<App> {
     c.rateLimiter.take(req.principal.tokenId)
   })
 
-  await app.register(cors, {
-    origin: c.config.corsOrigins.includes('*') ? true : [...c.config.corsOrigins],
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Range', 'X-Request-Id'],
-    exposedHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'Content-Disposition'],
-    maxAge: 600,
-  })
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -94,6 +115,10 @@ export async function buildApp(c: Container): Promise<App> {
 
   authRoutes(app, c)
   workspacesRoutes(app, c)
+  filesRoutes(app, { files: c.files, cursors: c.cursors, maxUploadBytes: c.config.maxUploadBytes })
+  imagesRoutes(app, c)
+  // Served whatever the provider: images provisioned while it was `local` keep their URLs.
+  deliveryRoutes(app, { delivery: c.delivery })
   return app
 }
 

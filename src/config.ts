@@ -3,6 +3,25 @@ import path from 'node:path'
 export type DbConfig = { driver: 'sqlite'; file: string } | { driver: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
+/** Cloudflare Images credentials; `accountHash` (delivery) is a different value from `accountId` (API). */
+export interface CloudflareConfig {
+  readonly accountId: string
+  readonly accountHash: string
+  readonly apiToken: string
+  readonly apiBase: string
+}
+
+/** An S3-compatible bucket (AWS S3, MinIO, R2, …) holding the original bytes when BLOB_STORE=s3. */
+export interface S3Config {
+  readonly endpoint: string
+  readonly region: string
+  readonly bucket: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  /** Bucket in the path (http://host/bucket/key) rather than the host name, as MinIO and most self-hosted servers need. */
+  readonly forcePathStyle: boolean
+}
+
 export interface Config {
   readonly port: number
   readonly host: string
@@ -11,7 +30,11 @@ export interface Config {
   readonly publicUrl: string
   readonly maxUploadBytes: number
   readonly imageProvider: 'local' | 'cloudflare'
+  /** Set exactly when `imageProvider` is `cloudflare`. */
+  readonly cloudflare: CloudflareConfig | null
   readonly blobStore: 'fs' | 's3'
+  /** Set exactly when `blobStore` is `s3`. */
+  readonly s3: S3Config | null
   readonly bootstrapAdminToken: string | null
   readonly logLevel: LogLevel
   readonly rateLimitPerMinute: number
@@ -20,6 +43,8 @@ export interface Config {
   readonly maxImagePixels: number
   readonly variantCacheBytes: number
   readonly workerConcurrency: number
+  /** How long a worker's claim on a job holds without a heartbeat; a crashed worker's jobs return after it. */
+  readonly jobLeaseMs: number
 }
 
 export class ConfigError extends Error {
@@ -78,6 +103,63 @@ export function loadConfig(env: Env = process.env): Config {
     },
     'postgres://… or sqlite:<file>',
   )
+  const imageProvider = read(
+    'IMAGE_PROVIDER',
+    'local' as const,
+    oneOf('local', 'cloudflare'),
+    'local or cloudflare',
+  )
+  const readCloudflare = (): CloudflareConfig => {
+    const required = (name: string, parse: (raw: string) => string | undefined, expected: string) => {
+      if (env[name] === undefined || env[name].trim() === '')
+        problems.push(`${name} is required when IMAGE_PROVIDER=cloudflare: ${expected}`)
+      return read(name, '', parse, expected)
+    }
+    return Object.freeze({
+      accountId: required(
+        'CF_ACCOUNT_ID',
+        (raw) => (/^[0-9a-f]{32}$/.test(raw) ? raw : undefined),
+        'the 32-character hex account id',
+      ),
+      accountHash: required(
+        'CF_ACCOUNT_HASH',
+        (raw) => (/^[\w-]{1,64}$/.test(raw) ? raw : undefined),
+        'the delivery account hash seen in imagedelivery.net URLs',
+      ),
+      apiToken: required(
+        'CF_API_TOKEN',
+        (raw) => (/^\S{1,512}$/.test(raw) ? raw : undefined),
+        'an API token with Images Read and Edit',
+      ),
+      apiBase: read('CF_API_BASE', 'https://api.cloudflare.com/client/v4', url, 'an http(s) URL'),
+    })
+  }
+  const blobStore = read('BLOB_STORE', 'fs' as const, oneOf('fs', 's3'), 'fs or s3')
+  const readS3 = (): S3Config => {
+    const required = (name: string, pattern: RegExp | typeof url, expected: string) => {
+      if (env[name] === undefined || env[name].trim() === '')
+        problems.push(`${name} is required when BLOB_STORE=s3: ${expected}`)
+      const parse =
+        pattern instanceof RegExp ? (raw: string) => (pattern.test(raw) ? raw : undefined) : pattern
+      return read(name, '', parse, expected)
+    }
+    return Object.freeze({
+      endpoint: required(
+        'S3_ENDPOINT',
+        url,
+        'the http(s) URL of the S3 API, e.g. https://s3.eu-west-1.amazonaws.com',
+      ),
+      region: required('S3_REGION', /^[a-z0-9-]{1,64}$/, 'a region such as us-east-1 (auto for R2)'),
+      bucket: required(
+        'S3_BUCKET',
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        'a bucket name: 3-63 lowercase letters, digits, dots and hyphens',
+      ),
+      accessKeyId: required('S3_ACCESS_KEY_ID', /^\S{1,256}$/, 'an access key id'),
+      secretAccessKey: required('S3_SECRET_ACCESS_KEY', /^\S{1,512}$/, 'a secret access key'),
+      forcePathStyle: read('S3_FORCE_PATH_STYLE', false, bool, 'true or false'),
+    })
+  }
   const config: Config = {
     port,
     host,
@@ -95,13 +177,9 @@ export function loadConfig(env: Env = process.env): Config {
       int(1, Number.MAX_SAFE_INTEGER),
       'a positive integer',
     ),
-    imageProvider: read(
-      'IMAGE_PROVIDER',
-      'local' as const,
-      oneOf('local', 'cloudflare'),
-      'local or cloudflare',
-    ),
-    blobStore: read('BLOB_STORE', 'fs' as const, oneOf('fs', 's3'), 'fs or s3'),
+    imageProvider,
+    blobStore,
+    s3: blobStore === 's3' ? readS3() : null,
     bootstrapAdminToken: read(
       'BOOTSTRAP_ADMIN_TOKEN',
       null,
@@ -141,10 +219,9 @@ export function loadConfig(env: Env = process.env): Config {
       'an integer >= 0',
     ),
     workerConcurrency: read('WORKER_CONCURRENCY', 2, int(1, 64), 'an integer 1-64'),
+    jobLeaseMs: read('JOB_LEASE_MS', 60_000, int(1_000, 3_600_000), 'milliseconds from 1000 to 3600000'),
+    cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
   }
-  if (config.imageProvider === 'cloudflare')
-    problems.push('IMAGE_PROVIDER=cloudflare is not available in this build yet')
-  if (config.blobStore === 's3') problems.push('BLOB_STORE=s3 is not available in this build yet')
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)
 }

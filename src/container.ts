@@ -1,14 +1,32 @@
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import type { Config } from './config.js'
 import { TokensService } from './features/auth/tokens.service.js'
 import { UsersService } from './features/auth/users.service.js'
+import { DeliveryService } from './features/delivery/delivery.service.js'
+import { VariantCache } from './features/delivery/variant-cache.js'
+import { blobDeleteHandler } from './features/files/files.jobs.js'
+import { FilesService } from './features/files/files.service.js'
+import { ImagesService } from './features/images/images.service.js'
+import {
+  providerDeleteHandler,
+  provisionFailureHook,
+  provisionHandler,
+} from './features/images/provision.job.js'
 import { Access } from './features/workspaces/access.js'
 import { WorkspacesService } from './features/workspaces/workspaces.service.js'
 import { CursorCodec } from './http/cursor.js'
 import { RateLimiter } from './http/rate-limit.js'
+import type { BlobStore } from './platform/blob-store/blob-store.js'
+import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
+import { createS3Client, S3BlobStore } from './platform/blob-store/s3-blob-store.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
+import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
+import type { ImageProvider } from './platform/image-provider/image-provider.js'
+import { LocalImageProvider } from './platform/image-provider/local-image-provider.js'
 import { DbJobQueue } from './platform/jobs/db-job-queue.js'
-import type { JobHandler } from './platform/jobs/job-queue.js'
+import { type JobHandler, JobKinds } from './platform/jobs/job-queue.js'
+import type { JobFailureHook } from './platform/jobs/worker.js'
 import { type Clock, systemClock } from './shared/clock.js'
 import type { Logger } from './shared/logger.js'
 
@@ -23,11 +41,21 @@ export interface Container {
   readonly access: Access
   readonly rateLimiter: RateLimiter
   readonly queue: DbJobQueue
+  /** Original bytes; `cleanup()` runs once at server start (main.ts), not here: CLI commands build a container too. */
+  readonly blobs: BlobStore
   /** Job kind -> handler; features add theirs here, workers run them. */
   readonly jobHandlers: Map<string, JobHandler>
+  /** Job kind -> what to record when one of its jobs fails for good (a file's image error). */
+  readonly jobFailureHooks: Map<string, JobFailureHook>
+  /** Where images are provisioned and delivered from (config.imageProvider). */
+  readonly provider: ImageProvider
+  /** The local provider's /cdn variants (renders, cache); present whatever the provider, for old local images. */
+  readonly delivery: DeliveryService
   readonly users: UsersService
   readonly tokens: TokensService
   readonly workspaces: WorkspacesService
+  readonly files: FilesService
+  readonly images: ImagesService
   close(): Promise<void>
 }
 
@@ -48,6 +76,57 @@ export async function createContainer(
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
+  const blobs: BlobStore = config.s3
+    ? new S3BlobStore(createS3Client(config.s3), config.s3.bucket)
+    : new FsBlobStore(path.join(config.dataDir, 'blobs'))
+  const files = new FilesService({
+    db,
+    blobs,
+    queue,
+    access,
+    cursors,
+    clock,
+    log,
+    maxUploadBytes: config.maxUploadBytes,
+  })
+  jobHandlers.set(JobKinds.blobDelete, blobDeleteHandler(blobs))
+  const jobFailureHooks = new Map<string, JobFailureHook>()
+  const variantCache = new VariantCache(path.join(config.dataDir, 'cache'), config.variantCacheBytes, log)
+  const idSecret = await providerIdSecret(db)
+  const local = new LocalImageProvider({ publicUrl: config.publicUrl, idSecret, variants: variantCache })
+  const provider: ImageProvider = config.cloudflare
+    ? new CloudflareImageProvider({ config: config.cloudflare, blobs, idSecret, log })
+    : local
+  const delivery = new DeliveryService({
+    db,
+    blobs,
+    cache: variantCache,
+    log,
+    maxImagePixels: config.maxImagePixels,
+  })
+  jobHandlers.set(
+    JobKinds.provision,
+    provisionHandler({
+      db,
+      capabilities: database.capabilities,
+      blobs,
+      provider,
+      log,
+      maxImagePixels: config.maxImagePixels,
+      now: () => clock.now().getTime(),
+    }),
+  )
+  jobFailureHooks.set(JobKinds.provision, provisionFailureHook(db))
+  // Images provisioned under another provider keep their copies there: every provider can still delete.
+  jobHandlers.set(
+    JobKinds.providerDelete,
+    providerDeleteHandler(
+      new Map<string, ImageProvider>([
+        [local.name, local],
+        [provider.name, provider],
+      ]),
+    ),
+  )
 
   return {
     config,
@@ -59,12 +138,40 @@ export async function createContainer(
     access,
     rateLimiter: new RateLimiter(config.rateLimitPerMinute),
     queue,
+    blobs,
     jobHandlers,
+    jobFailureHooks,
+    provider,
+    delivery,
     users: new UsersService(base),
     tokens: new TokensService(base),
-    workspaces: new WorkspacesService({ ...base, access, purge: async () => {} }),
+    workspaces: new WorkspacesService({ ...base, access, purge: (trx, id) => files.purgeWorkspace(trx, id) }),
+    files,
+    images: new ImagesService({
+      db,
+      cursors,
+      access,
+      queue,
+      exifGps: config.exifGps,
+      publicUrl: (cfImageId) => provider.url(cfImageId, 'public'),
+    }),
     close: () => database.destroy(),
   }
+}
+
+/** Keys the providers' image ids (HMAC of our image id), the same on every node of a deployment. */
+async function providerIdSecret(db: Db): Promise<Buffer> {
+  await db
+    .insertInto('settings')
+    .values({ key: 'provider_id_secret', value: randomBytes(32).toString('base64') })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute()
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', 'provider_id_secret')
+    .executeTakeFirstOrThrow()
+  return Buffer.from(row.value, 'base64')
 }
 
 /** One secret per deployment, kept in the database so every node signs and accepts the same cursors. */

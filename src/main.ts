@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
-import { createContainer } from './container.js'
+import { type Container, createContainer } from './container.js'
 import { bootstrapAdmin } from './features/auth/bootstrap.js'
+import { describeSweep, parseSweepArgs, sweep } from './features/images/sweep.js'
 import { migrateToLatest, openDatabase } from './platform/db/database.js'
+import { Worker } from './platform/jobs/worker.js'
 import { createLogger } from './shared/logger.js'
 
 const USAGE = `Usage: pictura <command>
 
   serve                  start the HTTP API (and the in-process provisioning worker)
+  worker                 run only the provisioning worker (no HTTP), e.g. on another machine
   migrate                apply database migrations and exit
   token create --admin   mint a new token for the first admin and print it
+  sweep [--dry-run] [--min-age-minutes=60]
+                         remove provider copies whose image row is gone (IMAGE_PROVIDER=cloudflare)
 `
 
 async function serve(config: Config) {
   const log = createLogger(config.logLevel)
   const c = await createContainer(config, log)
+  const leftovers = await c.blobs.cleanup()
+  if (leftovers > 0) log.info({ leftovers }, 'removed temp files of interrupted uploads')
   const boot = await bootstrapAdmin(c, config.bootstrapAdminToken)
   const app = await buildApp(c)
   await app.listen({ port: config.port, host: config.host })
@@ -36,6 +43,7 @@ async function serve(config: Config) {
   }
   lines.push(`API reference: ${base}/docs`)
   process.stdout.write(`${lines.join('\n')}\n`)
+  const worker = startWorker(c)
 
   let closing = false
   const shutdown = async (signal: string) => {
@@ -45,6 +53,34 @@ async function serve(config: Config) {
     const force = setTimeout(() => process.exit(1), 30_000)
     force.unref()
     await app.close()
+    await worker.stop()
+    await c.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+function startWorker(c: Container): Worker {
+  return new Worker(c, { concurrency: c.config.workerConcurrency, leaseMs: c.config.jobLeaseMs }).start()
+}
+
+/** Only the worker: provisioning scales apart from the API, on the same database and blob store. */
+async function runWorker(config: Config) {
+  const log = createLogger(config.logLevel)
+  const c = await createContainer(config, log)
+  const worker = startWorker(c)
+  process.stdout.write(
+    `Pictura worker ${worker.id} running ${config.workerConcurrency} at a time (database: ${config.db.driver})\n`,
+  )
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => process.exit(1), 30_000)
+    force.unref()
+    await worker.stop()
     await c.close()
     process.exit(0)
   }
@@ -73,6 +109,19 @@ async function createAdminToken(config: Config) {
   process.stdout.write(`Token for ${admin.email} (shown once):\n${minted.token}\n`)
 }
 
+/** Removes orphaned provider copies; logs (one line per removal) go to stderr, the summary to stdout. */
+async function runSweep(config: Config, args: string[]) {
+  const options = parseSweepArgs(args)
+  const c = await createContainer(config, createLogger(config.logLevel, process.stderr))
+  try {
+    const result = await sweep({ db: c.db, provider: c.provider, log: c.log, ...options })
+    process.stdout.write(`${describeSweep(result, options)}\n`)
+    if (result.failed > 0) process.exitCode = 1
+  } finally {
+    await c.close()
+  }
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv
   let config: Config
@@ -88,8 +137,12 @@ async function main(argv: string[]) {
   switch (command) {
     case 'serve':
       return serve(config)
+    case 'worker':
+      return runWorker(config)
     case 'migrate':
       return migrate(config)
+    case 'sweep':
+      return runSweep(config, rest)
     case 'token':
       if (rest[0] === 'create' && rest.includes('--admin')) return createAdminToken(config)
       break

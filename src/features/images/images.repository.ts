@@ -4,6 +4,23 @@ import type { ImageTable } from '../../platform/db/tables.js'
 
 export type ImageRow = ImageTable
 
+/** Workspaces a list may read: null for every workspace (admins). */
+export type WorkspaceScope = readonly string[] | null
+
+const IMAGE_COLUMNS = [
+  'images.id',
+  'images.file_id',
+  'images.workspace_id',
+  'images.provider',
+  'images.cf_image_id',
+  'images.width',
+  'images.height',
+  'images.size',
+  'images.exif',
+  'images.exif_gps',
+  'images.created_at',
+] as const
+
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
  * without counting rows: every insert and delete changes both in the caller's
@@ -41,5 +58,80 @@ export class ImagesRepository {
       .set({ images: sql`images + ${by}` })
       .where('workspace_id', '=', workspaceId)
       .execute()
+  }
+
+  // Reads
+
+  findById(db: Executor, id: string): Promise<ImageRow | undefined> {
+    return db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id).executeTakeFirst()
+  }
+
+  findByFileId(db: Executor, fileId: string): Promise<ImageRow | undefined> {
+    return db
+      .selectFrom('images')
+      .select(IMAGE_COLUMNS)
+      .where('images.file_id', '=', fileId)
+      .executeTakeFirst()
+  }
+
+  /**
+   * The rows a list may page through, for the keyset on `images.id`. A scope of
+   * workspaces becomes `workspace_id IN (...)`, served by the (workspace_id, id)
+   * index or, when the scope holds most rows, by the primary key with a filter
+   * (the planners choose; both bounded by the LIMIT); no scope walks the primary key.
+   */
+  listQuery(db: Executor, scope: WorkspaceScope, ids?: readonly string[]) {
+    let q = db.selectFrom('images').select(IMAGE_COLUMNS)
+    if (scope) q = q.where('images.workspace_id', 'in', scope)
+    if (ids) q = q.where('images.id', 'in', ids)
+    return q
+  }
+
+  /**
+   * `pageInfo.total` from the counters, never by counting image rows; with
+   * `ids` (at most 100) a count of those rows inside the scope is as cheap.
+   */
+  async total(db: Executor, scope: WorkspaceScope, ids?: readonly string[]): Promise<number> {
+    if (ids) {
+      if (ids.length === 0) return 0
+      let q = db
+        .selectFrom('images')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('id', 'in', ids)
+      if (scope) q = q.where('workspace_id', 'in', scope)
+      return Number((await q.executeTakeFirstOrThrow()).n)
+    }
+    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+    let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
+    if (scope) q = q.where('workspace_id', 'in', scope)
+    return Number((await q.executeTakeFirstOrThrow()).n)
+  }
+
+  // The file side of an image (the image_* columns of files)
+
+  /** After a delete: the file remembers its image went, unless it already points elsewhere. */
+  async markFileImageDeleted(trx: Executor, fileId: string, imageId: string): Promise<void> {
+    await trx
+      .updateTable('files')
+      .set({ image_status: 'deleted', image_id: null, image_error: null })
+      .where('id', '=', fileId)
+      .where('image_id', '=', imageId)
+      .execute()
+  }
+
+  /**
+   * Takes the file for provisioning when it has no image and none is on the way;
+   * a conditional update, so of two concurrent requests only one wins (PostgreSQL
+   * re-checks the condition on the locked row, SQLite serialises writers).
+   */
+  async claimForProvisioning(trx: Executor, fileId: string): Promise<boolean> {
+    const claimed = await trx
+      .updateTable('files')
+      .set({ image_status: 'pending', image_id: null, image_error: null })
+      .where('id', '=', fileId)
+      .where('image_status', 'not in', ['pending', 'ready'])
+      .returning('id')
+      .executeTakeFirst()
+    return claimed !== undefined
   }
 }

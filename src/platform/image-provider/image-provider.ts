@@ -9,6 +9,18 @@ export interface ProviderUpload {
   size: number
   width: number
   height: number
+  /** The original, when the caller already holds it; a provider that needs the bytes reads `blobKey` otherwise. */
+  bytes?: Buffer
+}
+
+/** One copy held by a provider, as the orphan sweep sees it. */
+export interface ProviderCopy {
+  cfImageId: string
+  /** Our image id, when the copy is known to be this deployment's; null for copies to leave alone. */
+  imageId: string | null
+  fileId?: string | null
+  /** ISO-8601; lets the sweep spare copies whose provisioning may still be committing. */
+  uploadedAt?: string | null
 }
 
 /**
@@ -23,7 +35,7 @@ export interface ImageProvider {
   /** The delivery URL of a variant, computed at read time. */
   url(cfImageId: string, variant?: string): string
   /** Provider copies, for the orphan sweep; optional for providers that keep no copy. */
-  list?(): AsyncIterable<{ cfImageId: string; imageId: string | null }>
+  list?(): AsyncIterable<ProviderCopy>
 }
 
 export type { Readable }

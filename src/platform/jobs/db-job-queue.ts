@@ -44,19 +44,22 @@ export class DbJobQueue implements JobQueue {
   }
 
   /**
-   * One UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING statement: atomic on
-   * SQLite, and on PostgreSQL the inner SKIP LOCKED keeps concurrent workers
-   * off each other's rows while the outer lease check is re-evaluated on the
-   * locked row version.
+   * One WITH … UPDATE … RETURNING statement: atomic on SQLite, and on
+   * PostgreSQL the SKIP LOCKED pick keeps concurrent workers off each other's
+   * rows while the outer lease check is re-evaluated on the locked row
+   * version. The pick is a MATERIALIZED CTE because PostgreSQL may rescan an
+   * `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` subquery once per outer
+   * row, which claimed every due job whatever the limit.
    */
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
     const now = this.now()
     const due = sql`state = 'queued' and run_at <= ${now} and (locked_until is null or locked_until < ${now})`
     const lock = this.capabilities.skipLocked ? sql`for update skip locked` : sql``
     const result = await sql<{ id: string; kind: string; payload: string; attempts: number }>`
+      with picked as materialized (select id from jobs where ${due} order by run_at, id limit ${limit} ${lock})
       update jobs
       set locked_by = ${workerId}, locked_until = ${now + leaseMs}, attempts = attempts + 1
-      where id in (select id from jobs where ${due} order by run_at, id limit ${limit} ${lock}) and ${due}
+      where id in (select id from picked) and ${due}
       returning id, kind, payload, attempts`.execute(this.db)
     return result.rows.map((r) => ({
       id: r.id,
@@ -84,6 +87,18 @@ export class DbJobQueue implements JobQueue {
       .set({ state: 'failed', locked_by: null, locked_until: null, last_error: error })
       .where('id', '=', job.id)
       .execute()
+  }
+
+  async extend(job: ClaimedJob, workerId: string, leaseMs: number): Promise<boolean> {
+    const held = await this.db
+      .updateTable('jobs')
+      .set({ locked_until: this.now() + leaseMs })
+      .where('id', '=', job.id)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'queued')
+      .returning('id')
+      .executeTakeFirst()
+    return held !== undefined
   }
 
   async release(job: ClaimedJob): Promise<void> {

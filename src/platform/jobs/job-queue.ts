@@ -30,6 +30,8 @@ export interface JobQueue {
   fail(job: ClaimedJob, error: string): Promise<void>
   /** Gives back a claimed job untouched (shutdown). */
   release(job: ClaimedJob): Promise<void>
+  /** Renews the lease of a job `workerId` still holds (a long job's heartbeat); false when it lost the job. */
+  extend(job: ClaimedJob, workerId: string, leaseMs: number): Promise<boolean>
 }
 
 /** Runs one job; must be idempotent (a job may run again after a crash). */

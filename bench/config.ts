@@ -1,0 +1,63 @@
+import path from 'node:path'
+
+/** Every knob of `npm run bench`, from the environment (see bench/RESULTS.md for the defaults' rationale). */
+export interface BenchConfig {
+  /** Images spread over the small workspaces; the big workspace gets a tenth as many on top. */
+  images: number
+  workspaces: number
+  dbs: ('sqlite' | 'postgres')[]
+  /** Seconds of load per endpoint and server (after a warm-up of a third of it). */
+  duration: number
+  connections: number
+  depth: number
+  phases: Set<'reads' | 'ingest' | 'stream'>
+  ingestCount: number
+  ingestClients: number
+  streamBytes: number
+  pgUrl: string
+  /** Cached seeded SQLite files and scratch data directories (gitignored). */
+  dataDir: string
+  build: boolean
+  /** Write `--cpu-prof` profiles of the Pictura server into this directory. */
+  profileDir: string | null
+  /** Only the read endpoints whose name matches (e.g. `get by id`). */
+  only: RegExp | null
+}
+
+const root = path.resolve(import.meta.dirname, '..')
+
+export function benchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
+  const int = (name: string, fallback: number) => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw.replace(/_/g, ''))
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name}=${raw}: expected a non-negative integer`)
+    return n
+  }
+  const db = env.BENCH_DB ?? 'both'
+  if (!['sqlite', 'postgres', 'both'].includes(db))
+    throw new Error(`BENCH_DB=${db}: sqlite, postgres or both`)
+  const phases = (env.BENCH_PHASES ?? 'reads,ingest,stream').split(',').map((s) => s.trim())
+  for (const p of phases) {
+    if (!['reads', 'ingest', 'stream'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`)
+  }
+  return {
+    images: int('BENCH_IMAGES', 1_000_000),
+    workspaces: int('BENCH_WORKSPACES', 1_000),
+    dbs: db === 'both' ? ['sqlite', 'postgres'] : [db as 'sqlite' | 'postgres'],
+    duration: int('BENCH_DURATION', 10),
+    connections: int('BENCH_CONNECTIONS', 16),
+    depth: int('BENCH_DEPTH', 10_000),
+    phases: new Set(phases as ('reads' | 'ingest' | 'stream')[]),
+    ingestCount: int('BENCH_INGEST_COUNT', 2_000),
+    ingestClients: int('BENCH_INGEST_CLIENTS', 8),
+    streamBytes: int('BENCH_STREAM_BYTES', 1024 * 1024 * 1024),
+    pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    dataDir: path.resolve(env.BENCH_DATA_DIR ?? path.join(root, '.bench-data')),
+    build: env.BENCH_BUILD !== '0',
+    profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : null,
+    only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY, 'i') : null,
+  }
+}
+
+export const repoRoot = root

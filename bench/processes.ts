@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { repoRoot } from './config.js'
+
+export const PUBLIC_URL = 'http://127.0.0.1:8787'
+
+export interface Server {
+  name: string
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a server as a child process and resolves once it prints the address it
+ * listens on (`… listening on http://127.0.0.1:PORT`); both servers print that line.
+ */
+export async function startServer(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { nodeArgs?: string[] } = {},
+): Promise<Server> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PUBLIC_URL, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(output)
+      if (m) resolve(m[1]!)
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${output}`)))
+    setTimeout(() => reject(new Error(`${name} did not start within 120 s:\n${output}`)), 120_000).unref()
+  })
+  // Keep draining its output (warnings) so the pipe never fills, and show errors.
+  child.stdout!.removeAllListeners('data')
+  child.stdout!.resume()
+  child.stderr!.removeAllListeners('data')
+  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`))
+  return { name, url, pid: child.pid!, stop: () => stop(child) }
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.once('exit', () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+export function pictura(
+  env: Record<string, string>,
+  profileDir: string | null,
+  name = 'pictura',
+): Promise<Server> {
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  return startServer(name, [path.join(repoRoot, 'dist/src/main.js'), 'serve'], env, { nodeArgs })
+}
+
+export function bare(env: Record<string, string>): Promise<Server> {
+  return startServer('bare', [path.join(repoRoot, 'bench/bare-server.ts')], env, {
+    nodeArgs: ['--import', 'tsx'],
+  })
+}
+
+/** Resident memory of a process, in MiB: now, and the high-water mark since it started. */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
+}
+
+/** Samples a process's RSS every 100 ms; `stop()` returns the peak seen and the kernel's own high-water mark. */
+export function sampleMemory(pid: number) {
+  const start = memoryOf(pid)
+  let peak = start.rss
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, memoryOf(pid).rss)
+    } catch {
+      // The process ended; the last sample stands.
+    }
+  }, 100)
+  return {
+    start: start.rss,
+    stop(): { start: number; peak: number; hwm: number } {
+      clearInterval(timer)
+      let hwm = peak
+      try {
+        const now = memoryOf(pid)
+        peak = Math.max(peak, now.rss)
+        hwm = now.hwm
+      } catch {}
+      return { start: start.rss, peak, hwm }
+    },
+  }
+}

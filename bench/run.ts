@@ -1,0 +1,127 @@
+/**
+ * `npm run bench`: seeds SQLite and PostgreSQL, loads Pictura and a bare
+ * node:http baseline with the same reads, then measures ingest and a large
+ * streamed upload. Knobs: see bench/config.ts and bench/RESULTS.md.
+ */
+import { execSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, totalmem } from 'node:os'
+import path from 'node:path'
+import { type BenchConfig, benchConfig, repoRoot } from './config.js'
+import { type ReadReport, readPhase } from './reads.js'
+import { seedPostgres, seedSqlite } from './seed.js'
+import { type IngestReport, ingestPhase, type StreamReport, streamPhase } from './writes.js'
+
+interface DbReport {
+  driver: 'sqlite' | 'postgres'
+  images: number
+  depth: number
+  reads?: ReadReport
+  ingest?: IngestReport
+  stream?: StreamReport
+}
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en')
+const f1 = (n: number) => n.toFixed(1)
+const f2 = (n: number) => n.toFixed(2)
+const mark = (ok: boolean) => (ok ? 'yes' : '**no**')
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at start ${load}`
+}
+
+function report(cfg: BenchConfig, runs: DbReport[], startLoad: string): string {
+  const out: string[] = []
+  out.push(`Machine: ${startLoad}`)
+  out.push(
+    `Settings: BENCH_IMAGES=${cfg.images} BENCH_WORKSPACES=${cfg.workspaces} BENCH_DURATION=${cfg.duration} BENCH_CONNECTIONS=${cfg.connections}, load average at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  for (const r of runs) {
+    out.push('', `### ${r.driver === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: ${f0(r.images)} images`)
+    if (r.reads) {
+      out.push(
+        '',
+        '| endpoint | Pictura req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      )
+      for (const row of r.reads.rows) {
+        const { pictura: p, bare: b } = row
+        const failed = p.failed + b.failed > 0 ? ` (failed: ${p.failed}/${b.failed})` : ''
+        out.push(
+          `| ${row.endpoint}${failed} | ${f0(p.rps)} | ${p.p50} | ${p.p99} | ${f0(b.rps)} | ${b.p50} | ${b.p99} | ${f2(p.rps / b.rps)} |`,
+        )
+      }
+      const [first, deep, admin] = r.reads.rows
+      const m = r.reads.memory
+      out.push('', 'Targets:')
+      if (r.driver === 'sqlite') {
+        const worst = Math.min(...r.reads.rows.map((x) => x.pictura.rps / x.bare.rps))
+        out.push(`- every read at 0.7 of bare or more: lowest ratio ${f2(worst)}: ${mark(worst >= 0.7)}`)
+      }
+      if (first && deep) {
+        const d = deep.pictura.rps / first.pictura.rps
+        out.push(`- depth ${f0(r.depth)} within 10% of the first page: ${f2(d)}: ${mark(d >= 0.9)}`)
+      }
+      if (admin)
+        out.push(`- admin list p99 under 20 ms: ${admin.pictura.p99} ms: ${mark(admin.pictura.p99 < 20)}`)
+      out.push(
+        `- peak memory under 200 MiB through the reads: ${f0(m.hwm)} MiB (RSS ${f0(m.start)} at start, sampled peak ${f0(m.peak)}): ${mark(m.hwm < 200)}`,
+      )
+      for (const mm of r.reads.mismatches) out.push(`- **answers differ**: ${mm}`)
+    }
+    if (r.ingest) {
+      const i = r.ingest
+      out.push(
+        `- ingest: ${i.count} JPEGs, ${i.clients} clients: all answered in ${f1(i.uploadSeconds)} s, all listed in ${f1(i.listedSeconds)} s = **${f0(i.imagesPerSecond)} images/s** end to end (target 200: ${mark(i.imagesPerSecond >= 200)}); server peak ${f0(i.memory.hwm)} MiB`,
+      )
+    }
+    if (r.stream) {
+      const s = r.stream
+      out.push(
+        `- streamed upload of ${f0(s.bytes / 2 ** 20)} MiB in ${f1(s.seconds)} s (${f0(s.bytes / 2 ** 20 / s.seconds)} MiB/s): RSS ${f0(s.before)} → peak ${f0(s.peak)} MiB, growth **${f0(s.growth)} MiB** (target under 100: ${mark(s.growth < 100)})`,
+      )
+    }
+  }
+  return out.join('\n')
+}
+
+async function main() {
+  const cfg = benchConfig()
+  const startLoad = machine()
+  process.stderr.write(`[bench] ${startLoad}\n`)
+  if (cfg.build) {
+    process.stderr.write('[bench] npm run build\n')
+    execSync('npm run build --silent', { cwd: repoRoot, stdio: 'inherit' })
+  }
+  if (cfg.profileDir) mkdirSync(cfg.profileDir, { recursive: true })
+  const runs: DbReport[] = []
+  for (const driver of cfg.dbs) {
+    const run: DbReport = { driver, images: 0, depth: 0 }
+    runs.push(run)
+    if (cfg.phases.has('reads')) {
+      const fx = driver === 'sqlite' ? await seedSqlite(cfg) : await seedPostgres(cfg)
+      run.images = fx.images
+      run.depth = fx.depth
+      const dataDir = path.join(cfg.dataDir, `run-reads-${driver}`)
+      run.reads = await readPhase(cfg, fx, dataDir)
+    }
+    if (cfg.phases.has('ingest')) run.ingest = await ingestPhase(cfg, driver)
+    if (cfg.phases.has('stream')) run.stream = await streamPhase(cfg, driver)
+  }
+  const text = report(cfg, runs, startLoad)
+  process.stdout.write(`\n${text}\n`)
+  const file = path.join(cfg.dataDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`)
+  writeFileSync(file, `${text}\n`)
+  process.stderr.write(`[bench] written to ${file}\n`)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})

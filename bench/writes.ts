@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
+import path from 'node:path'
+import pg from 'pg'
+import sharp from 'sharp'
+import type { BenchConfig } from './config.js'
+import { memoryOf, pictura, type Server, sampleMemory } from './processes.js'
+
+export interface IngestReport {
+  count: number
+  clients: number
+  /** Seconds until every upload was answered, and until every image was listed. */
+  uploadSeconds: number
+  listedSeconds: number
+  imagesPerSecond: number
+  memory: { start: number; peak: number; hwm: number }
+}
+
+export interface StreamReport {
+  bytes: number
+  seconds: number
+  /** RSS just before the upload, its peak during it, and the growth (MiB). */
+  before: number
+  peak: number
+  growth: number
+}
+
+const log = (msg: string) => process.stderr.write(`[writes] ${msg}\n`)
+
+/** An empty database and data directory of its own, so writes never touch the cached seed. */
+async function freshServer(
+  cfg: BenchConfig,
+  driver: 'sqlite' | 'postgres',
+  label: string,
+  env: Record<string, string> = {},
+) {
+  const dataDir = path.join(cfg.dataDir, `run-${label}-${driver}`)
+  rmSync(dataDir, { recursive: true, force: true })
+  mkdirSync(dataDir, { recursive: true })
+  const schema = `bench_${label}_${randomBytes(4).toString('hex')}`
+  let databaseUrl: string | undefined
+  if (driver === 'postgres') {
+    const c = new pg.Client({ connectionString: cfg.pgUrl })
+    await c.connect()
+    await c.query(`create schema ${schema}`)
+    await c.end()
+    databaseUrl = `${cfg.pgUrl}${cfg.pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`
+  }
+  const token = `pic_${randomBytes(24).toString('base64url')}`
+  const server = await pictura(
+    {
+      DATA_DIR: dataDir,
+      BOOTSTRAP_ADMIN_TOKEN: token,
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...env,
+    },
+    cfg.profileDir,
+    `pictura-${label}`,
+  )
+  const auth = { authorization: `Bearer ${token}` }
+  const res = await fetch(`${server.url}/api/workspaces`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `bench ${label}` }),
+  })
+  if (res.status !== 201) throw new Error(`creating a workspace: ${res.status} ${await res.text()}`)
+  const workspaceId = ((await res.json()) as { id: string }).id
+  return {
+    server,
+    auth,
+    workspaceId,
+    async close() {
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+      if (driver === 'postgres') {
+        const c = new pg.Client({ connectionString: cfg.pgUrl })
+        await c.connect()
+        await c.query(`drop schema ${schema} cascade`)
+        await c.end()
+      }
+    },
+  }
+}
+
+/** Small JPEGs that all differ (a gradient keyed by the index), each with a few EXIF tags as cameras write them. */
+async function jpegs(count: number): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  const size = 64
+  for (let i = 0; i < count; i++) {
+    const px = Buffer.alloc(size * size * 3)
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const o = (y * size + x) * 3
+        px[o] = (x * 4 + i) & 255
+        px[o + 1] = (y * 4 + (i >> 8)) & 255
+        px[o + 2] = (x * y + i * 13) & 255
+      }
+    }
+    out.push(
+      await sharp(px, { raw: { width: size, height: size, channels: 3 } })
+        .withExif({ IFD0: { Make: 'Pictura', Model: 'Bench', Software: `ingest ${i}` } })
+        .jpeg({ quality: 85 })
+        .toBuffer(),
+    )
+  }
+  return out
+}
+
+/**
+ * `count` distinct JPEGs uploaded by `clients` concurrent clients; the clock runs
+ * from the first upload until `GET /api/images` lists every one of them.
+ */
+export async function ingestPhase(cfg: BenchConfig, driver: 'sqlite' | 'postgres'): Promise<IngestReport> {
+  const files = await jpegs(cfg.ingestCount)
+  log(
+    `${driver}: ${files.length} JPEGs of ~${Math.round(files.reduce((a, f) => a + f.length, 0) / files.length)} bytes`,
+  )
+  const env = await freshServer(cfg, driver, 'ingest')
+  const { server, auth, workspaceId } = env
+  const memory = sampleMemory(server.pid)
+  try {
+    const started = performance.now()
+    let next = 0
+    const client = async () => {
+      while (next < files.length) {
+        const i = next++
+        const res = await fetch(`${server.url}/api/files?workspace_id=${workspaceId}&name=bench-${i}.jpg`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'image/jpeg' },
+          body: new Uint8Array(files[i]!),
+        })
+        if (res.status !== 201) throw new Error(`upload ${i}: ${res.status} ${await res.text()}`)
+        await res.arrayBuffer()
+      }
+    }
+    const listed = waitListed(server, auth, workspaceId, files.length)
+    await Promise.all(Array.from({ length: cfg.ingestClients }, client))
+    const uploadSeconds = (performance.now() - started) / 1000
+    await listed
+    const listedSeconds = (performance.now() - started) / 1000
+    return {
+      count: files.length,
+      clients: cfg.ingestClients,
+      uploadSeconds,
+      listedSeconds,
+      imagesPerSecond: files.length / listedSeconds,
+      memory: memory.stop(),
+    }
+  } finally {
+    await env.close()
+  }
+}
+
+async function waitListed(server: Server, auth: Record<string, string>, workspaceId: string, count: number) {
+  const deadline = Date.now() + 15 * 60_000
+  for (;;) {
+    const res = await fetch(`${server.url}/api/images?workspace_id=${workspaceId}&limit=1`, { headers: auth })
+    const page = (await res.json()) as { pageInfo: { total: number } }
+    if (page.pageInfo.total >= count) return
+    if (Date.now() > deadline)
+      throw new Error(`only ${page.pageInfo.total} of ${count} images listed after 15 min`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** One upload of `streamBytes` generated bytes, sent with backpressure; the server's RSS growth over it. */
+export async function streamPhase(cfg: BenchConfig, driver: 'sqlite' | 'postgres'): Promise<StreamReport> {
+  const env = await freshServer(cfg, driver, 'stream', {
+    MAX_UPLOAD_BYTES: String(cfg.streamBytes + 1024 * 1024),
+  })
+  const { server, auth, workspaceId } = env
+  try {
+    // A small upload first, so the code paths are loaded and compiled before the baseline is taken.
+    await upload(server, auth, workspaceId, 1024 * 1024)
+    await new Promise((r) => setTimeout(r, 500))
+    const before = memoryOf(server.pid).rss
+    const memory = sampleMemory(server.pid)
+    const started = performance.now()
+    await upload(server, auth, workspaceId, cfg.streamBytes)
+    const seconds = (performance.now() - started) / 1000
+    const { peak } = memory.stop()
+    return { bytes: cfg.streamBytes, seconds, before, peak, growth: peak - before }
+  } finally {
+    await env.close()
+  }
+}
+
+function upload(
+  server: Server,
+  auth: Record<string, string>,
+  workspaceId: string,
+  bytes: number,
+): Promise<void> {
+  const chunk = randomBytes(1024 * 1024)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/api/files?workspace_id=${workspaceId}&name=stream.bin`,
+      {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': bytes },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (d: Buffer) => {
+          text += d
+        })
+        res.on('end', () =>
+          res.statusCode === 201 ? resolve() : reject(new Error(`stream upload: ${res.statusCode} ${text}`)),
+        )
+      },
+    )
+    req.on('error', reject)
+    let sent = 0
+    const write = () => {
+      while (sent < bytes) {
+        const n = Math.min(chunk.length, bytes - sent)
+        // Every chunk differs a little, as a real file's would.
+        chunk.writeUInt32BE(sent >>> 20, 0)
+        sent += n
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          req.once('drain', write)
+          return
+        }
+      }
+      req.end()
+    }
+    write()
+  })
+}

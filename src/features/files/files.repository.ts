@@ -1,0 +1,121 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+import type { Executor } from '../../platform/db/executor.js'
+import type { FileTable } from '../../platform/db/tables.js'
+
+export type FileRow = FileTable
+
+/** Which workspaces a list reads: one, those the user is a member of, or all (admins). */
+export type FileScope =
+  | { kind: 'workspace'; workspaceId: string }
+  | { kind: 'member'; userId: string }
+  | { kind: 'all' }
+
+export interface FileFilters {
+  scope: FileScope
+  mimePrefix?: string
+  ids?: readonly string[]
+}
+
+/**
+ * File rows and `workspace_counters.files`, changed together in the caller's
+ * transaction so list totals stay exact without counting rows.
+ */
+export class FilesRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Inserts the file and counts it. The counter update comes first and takes
+   * the workspace's counter row lock, the same lock the workspace purge takes
+   * first: an upload racing a workspace delete either lands before the purge
+   * (and is purged) or finds the workspace gone (false, nothing inserted).
+   */
+  async insert(trx: Executor, row: FileRow): Promise<boolean> {
+    if (!(await this.bump(trx, row.workspace_id, 1))) return false
+    await trx.insertInto('files').values(row).execute()
+    return true
+  }
+
+  /** Deletes the file row and uncounts it; undefined when already gone. */
+  async delete(trx: Executor, id: string): Promise<FileRow | undefined> {
+    const row = await trx.deleteFrom('files').where('id', '=', id).returningAll().executeTakeFirst()
+    if (row) await this.bump(trx, row.workspace_id, -1)
+    return row
+  }
+
+  findById(db: Executor, id: string): Promise<FileRow | undefined> {
+    return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  /** The rows a list pages through (keyset on files.id). Members are scoped by a subquery, not an id list. */
+  listQuery(filters: FileFilters) {
+    const { scope, mimePrefix, ids } = filters
+    let q = this.db.selectFrom('files').selectAll()
+    if (scope.kind === 'workspace') q = q.where('files.workspace_id', '=', scope.workspaceId)
+    if (scope.kind === 'member') {
+      q = q.where('files.workspace_id', 'in', (eb) =>
+        eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', scope.userId),
+      )
+    }
+    // substr instead of LIKE: no wildcard escaping, and case-sensitive on both engines.
+    if (mimePrefix !== undefined) {
+      q = q.where(sql<string>`substr(files.mime, 1, ${mimePrefix.length})`, '=', mimePrefix)
+    }
+    if (ids) q = q.where('files.id', 'in', ids)
+    return q
+  }
+
+  /** `pageInfo.total`: from the counters when nothing but the scope filters, else a count of the matches. */
+  async total(filters: FileFilters): Promise<number> {
+    if (filters.mimePrefix !== undefined || filters.ids !== undefined) {
+      const row = await this.listQuery(filters)
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+      return Number(row.n)
+    }
+    const { scope } = filters
+    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+    let q = this.db
+      .selectFrom('workspace_counters')
+      .select(sql<number | string>`coalesce(sum(files), 0)`.as('n'))
+    if (scope.kind === 'workspace') q = q.where('workspace_id', '=', scope.workspaceId)
+    if (scope.kind === 'member') {
+      q = q.where('workspace_id', 'in', (eb) =>
+        eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', scope.userId),
+      )
+    }
+    return Number((await q.executeTakeFirstOrThrow()).n)
+  }
+
+  /**
+   * Removes a workspace's files and images inside its delete transaction and
+   * returns what the clean-up jobs need. Locks the counter row first (see insert).
+   */
+  async purgeWorkspace(
+    trx: Executor,
+    workspaceId: string,
+  ): Promise<{ images: { provider: string; cf_image_id: string }[] }> {
+    await trx
+      .updateTable('workspace_counters')
+      .set({ files: sql`files` })
+      .where('workspace_id', '=', workspaceId)
+      .execute()
+    const images = await trx
+      .deleteFrom('images')
+      .where('workspace_id', '=', workspaceId)
+      .returning(['provider', 'cf_image_id'])
+      .execute()
+    await trx.deleteFrom('files').where('workspace_id', '=', workspaceId).execute()
+    return { images }
+  }
+
+  private async bump(trx: Executor, workspaceId: string, by: number): Promise<boolean> {
+    const result = await trx
+      .updateTable('workspace_counters')
+      .set({ files: sql`files + ${by}` })
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+}

@@ -1,0 +1,82 @@
+import sharp, { type Metadata } from 'sharp'
+import { PermanentJobError } from '../../platform/jobs/job-queue.js'
+import { readExif, type SanitisedExif } from './exif.js'
+
+export interface ImageAnalysis {
+  /** Display dimensions: after the EXIF orientation (5-8 swap width and height). */
+  width: number
+  height: number
+  format: string
+  tags: SanitisedExif
+}
+
+/**
+ * The decode options every reader of an original uses: libvips' own fail-on
+ * level (`warning`) rejects damaged files that would otherwise render as grey
+ * bands; sequential access keeps one strip of pixels in memory, not the image.
+ */
+export const decodeOptions = (maxPixels: number) =>
+  ({ failOn: 'warning', limitInputPixels: maxPixels, sequentialRead: true }) as const
+
+/**
+ * Proves that `bytes` are an image this service can deliver and measures it.
+ * A header is no proof (a truncated file has a perfect one), so every pixel of
+ * the first page is decoded; the pixels are box-shrunk on the way, which reads
+ * them all while keeping memory to a few strips. sharp runs on libuv threads,
+ * so the event loop stays free. Anything undecodable is a PermanentJobError
+ * with a reason a person can read.
+ */
+export async function analyseImage(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis> {
+  let meta: Metadata
+  try {
+    // Header only, without the pixel limit, so an oversized file is reported with its size.
+    meta = await sharp(bytes, { ...decodeOptions(maxPixels), limitInputPixels: false }).metadata()
+  } catch (err) {
+    throw new PermanentJobError(headerFailure(err))
+  }
+  const { width, height } = meta
+  if (!width || !height) throw new PermanentJobError('The image has no dimensions')
+  if (width * height > maxPixels)
+    throw new PermanentJobError(
+      `The image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels`,
+    )
+  try {
+    await sharp(bytes, decodeOptions(maxPixels))
+      .resize({ width: Math.ceil(width / 16), kernel: 'linear', fastShrinkOnLoad: false })
+      .raw()
+      .toBuffer()
+  } catch (err) {
+    throw new PermanentJobError(decodeFailure(err))
+  }
+  const display = meta.autoOrient ?? { width, height }
+  return {
+    width: display.width,
+    height: display.height,
+    format: meta.format,
+    tags: await readExif(bytes, meta.exif),
+  }
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return (message.split('\n').find((l) => l.trim() !== '') ?? '').trim().slice(0, 200)
+}
+
+function headerFailure(err: unknown): string {
+  const message = firstLine(err)
+  if (/unsupported image format/i.test(message))
+    return 'The file is not in an image format that can be decoded'
+  if (/corrupt header/i.test(message)) {
+    const detail = message.replace(/^.*corrupt header:?\s*/i, '')
+    return `The image header is corrupt${detail ? ` (${detail})` : ''}`
+  }
+  return `The image header could not be read: ${message || 'unknown error'}`
+}
+
+function decodeFailure(err: unknown): string {
+  const message = firstLine(err)
+  if (/pixel limit/i.test(message)) return 'The image exceeds the pixel limit'
+  if (/failOn/i.test(message))
+    return 'The image could not be decoded: the decoder reported damaged or unsupported data'
+  return `The image could not be decoded: ${message || 'unknown error'}`
+}

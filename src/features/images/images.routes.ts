@@ -1,0 +1,118 @@
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import type { App } from '../../http/app-types.js'
+import { ctxOf } from '../../http/auth.js'
+import type { CursorCodec } from '../../http/cursor.js'
+import { parseListQuery } from '../../http/pagination.js'
+import { errorResponses } from '../../http/schemas.js'
+import {
+  ByFileParams,
+  DeleteResult,
+  Image,
+  ImageIdParams,
+  ImagePage,
+  ImagesListQuery,
+  imageJson,
+  imagePageJson,
+  ProvisionBody,
+} from './images.schemas.js'
+import type { ImagesService } from './images.service.js'
+
+/**
+ * List and get answer pre-built JSON (see imageJson): a string with a JSON content
+ * type bypasses the response serializer, while the route schemas still document the shape.
+ */
+const sendJson = (reply: FastifyReply, json: string) =>
+  reply.type('application/json; charset=utf-8').send(json)
+
+export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: CursorCodec }) {
+  const { images, cursors } = deps
+  app.addSchema(Image)
+
+  app.get(
+    '/api/images',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'List images',
+        description:
+          'List images in a workspace. Images are filtered rows from the unified file model — each row is a file with an `image/*` mime that has been provisioned into the image provider. Newest first.',
+        querystring: ImagesListQuery,
+        response: { 200: ImagePage, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req, reply) => {
+      const { workspace_id, ...query } = req.query
+      const page = await images.list(
+        ctxOf(req),
+        parseListQuery('images', 'img', query, cursors),
+        workspace_id,
+      )
+      return sendJson(reply, imagePageJson(page))
+    },
+  )
+
+  app.get(
+    '/api/images/:id',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Get image',
+        params: ImageIdParams("The image's prefixed ID (e.g. `img_...`)."),
+        response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
+      },
+    },
+    async (req, reply) => {
+      const image = await images.get(ctxOf(req), req.params.id)
+      return sendJson(reply, imageJson(image))
+    },
+  )
+
+  app.get(
+    '/api/images/by-file/:file_id',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Get image by file id',
+        description:
+          'Resolve the image (if any) bound to a given file. Used by file-detail UIs that know the file id but not the image id.',
+        params: ByFileParams,
+        response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
+      },
+    },
+    async (req, reply) => {
+      const image = await images.byFile(ctxOf(req), req.params.file_id)
+      return sendJson(reply, imageJson(image))
+    },
+  )
+
+  app.delete(
+    '/api/images/:id',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Delete image',
+        description:
+          "Delete the image projection (the underlying file is unaffected). Removes the provider's copy with its variants; editor or higher.",
+        params: ImageIdParams('Image to delete.'),
+        response: { 200: DeleteResult, ...errorResponses(401, 403, 404) },
+      },
+    },
+    (req) => images.delete(ctxOf(req), req.params.id),
+  )
+
+  app.post(
+    '/api/images',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Provision a file (again)',
+        description:
+          'Provisions the image of a file that has none, e.g. after a delete or a failure; editor or higher. Answers 202 with the file, its `image.status` `pending`; a new image gets a new `id` and `cfImageId`.',
+        body: ProvisionBody,
+        response: { 202: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.code(202).send(await images.provision(ctxOf(req), req.body.fileId)),
+  )
+}

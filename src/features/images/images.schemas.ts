@@ -1,0 +1,156 @@
+import { type Static, Type } from 'typebox'
+import { DateTime, PageInfo } from '../../http/schemas.js'
+
+// Parameter descriptions are the seed page's (seed/images.md), word for word.
+
+const IMAGE_EXAMPLE = {
+  id: 'img_01jdx3m2a4b6c8d0e2f4g6h8j0',
+  fileId: 'fil_01jdx3k9z8y7x6w5v4t3s2r1q0',
+  workspaceId: 'ws_01jdx3k6v8f2m9q4r7t5w0y1z2',
+  cfImageId: 'b7c0f5e2d94a4c1f8e3a6d2c9b0e4f71',
+  width: 3000,
+  height: 4000,
+  size: 5242880,
+  exif: {
+    Make: 'FUJIFILM',
+    Model: 'X-T4',
+    DateTimeOriginal: '2026-06-14T18:32:05',
+    ExposureTime: 0.004,
+    FNumber: 5.6,
+    ISO: 160,
+    FocalLength: 23,
+    Orientation: 6,
+  },
+  url: 'http://127.0.0.1:8787/cdn/b7c0f5e2d94a4c1f8e3a6d2c9b0e4f71/public',
+  createdAt: '2026-11-26T12:00:01.000Z',
+}
+
+export const Image = Type.Object(
+  {
+    id: Type.String({ description: "The image's prefixed ID (e.g. `img_...`)." }),
+    fileId: Type.String({ description: "The underlying file's prefixed ID (e.g. `fil_...`)." }),
+    workspaceId: Type.String(),
+    cfImageId: Type.String({ description: "The provider's id of the image." }),
+    width: Type.Integer({ description: 'Display width in pixels, EXIF orientation applied.' }),
+    height: Type.Integer({ description: 'Display height in pixels, EXIF orientation applied.' }),
+    size: Type.Integer({ description: 'Byte size of the original file.' }),
+    exif: Type.Object(
+      {},
+      {
+        additionalProperties: true,
+        description: 'Parsed EXIF tags by standard name; `{}` when none. GPS tags only with EXIF_GPS=true.',
+      },
+    ),
+    url: Type.String({ description: 'Delivery URL of the `public` variant.' }),
+    createdAt: DateTime,
+  },
+  { $id: 'Image', examples: [IMAGE_EXAMPLE] },
+)
+
+export const ImagePage = Type.Object(
+  { data: Type.Array(Type.Ref('Image')), pageInfo: PageInfo },
+  {
+    examples: [
+      {
+        data: [IMAGE_EXAMPLE],
+        pageInfo: {
+          total: 1,
+          hasNextPage: false,
+          hasPreviousPage: false,
+          startCursor: 'aW1hZ2VzCmltZ18wMWpkeDNtMmE0YjZjOGQwZTJmNGc2aDhqMA.Q2x3cHhZc0t1dE1vR2ZkVA',
+          endCursor: 'aW1hZ2VzCmltZ18wMWpkeDNtMmE0YjZjOGQwZTJmNGc2aDhqMA.Q2x3cHhZc0t1dE1vR2ZkVA',
+        },
+      },
+    ],
+  },
+)
+
+export const ImagesListQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: 100,
+        description: 'Max items per page (1–100, default 100).',
+      }),
+    ),
+    after: Type.Optional(
+      Type.String({ description: 'Keyset cursor — return the page after this row (next page).' }),
+    ),
+    before: Type.Optional(
+      Type.String({ description: 'Keyset cursor — return the page before this row (prev page).' }),
+    ),
+    ids: Type.Optional(
+      Type.String({
+        description:
+          "Comma-separated IDs. Narrows results to these IDs within the caller's accessible scope (does not bypass access checks).",
+      }),
+    ),
+    workspace_id: Type.Optional(
+      Type.String({
+        description:
+          'Filter to images in this workspace. When omitted, returns images across every workspace the caller is a member of (admins see all).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const ImageIdParams = (description: string) =>
+  Type.Object(
+    { id: Type.String({ description, examples: ['img_01jdx3m2a4b6c8d0e2f4g6h8j0'] }) },
+    { additionalProperties: false },
+  )
+
+export const ByFileParams = Type.Object(
+  {
+    file_id: Type.String({
+      description: "The underlying file's prefixed ID (e.g. `fil_...`).",
+      examples: ['fil_01jdx3k9z8y7x6w5v4t3s2r1q0'],
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const ProvisionBody = Type.Object(
+  {
+    fileId: Type.String({
+      description: 'The file to provision (again), e.g. after a delete or a failure.',
+      examples: ['fil_01jdx3k9z8y7x6w5v4t3s2r1q0'],
+    }),
+  },
+  { additionalProperties: false, examples: [{ fileId: 'fil_01jdx3k9z8y7x6w5v4t3s2r1q0' }] },
+)
+
+export const DeleteResult = Type.Object({ success: Type.Boolean() }, { examples: [{ success: true }] })
+
+/** An image ready to answer: `exifJson` is the JSON text of its `exif` object, passed through as stored. */
+export interface ImageView {
+  id: string
+  fileId: string
+  workspaceId: string
+  cfImageId: string
+  width: number
+  height: number
+  size: number
+  exifJson: string
+  url: string
+  createdAt: string
+}
+
+/**
+ * Hand-written JSON for the hot read paths (list and get): the stored EXIF text
+ * goes out as is instead of JSON.parse + re-stringify per row (fast-json-stringify
+ * cannot emit a pre-serialised object). Routes send the string with a JSON
+ * content type, which Fastify passes through without its schema serializer; the
+ * `Image` schema above stays the documented shape and keys are emitted in its order.
+ */
+export function imageJson(i: ImageView): string {
+  const s = JSON.stringify
+  return `{"id":${s(i.id)},"fileId":${s(i.fileId)},"workspaceId":${s(i.workspaceId)},"cfImageId":${s(i.cfImageId)},"width":${i.width},"height":${i.height},"size":${i.size},"exif":${i.exifJson},"url":${s(i.url)},"createdAt":${s(i.createdAt)}}`
+}
+
+export function imagePageJson(page: { data: ImageView[]; pageInfo: Static<typeof PageInfo> }): string {
+  return `{"data":[${page.data.map(imageJson).join(',')}],"pageInfo":${JSON.stringify(page.pageInfo)}}`
+}

@@ -1,0 +1,154 @@
+import type { Readable } from 'node:stream'
+import type { BlobStore } from '../../platform/blob-store/blob-store.js'
+import type { Capabilities, Db } from '../../platform/db/database.js'
+import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
+import { type JobHandler, PermanentJobError } from '../../platform/jobs/job-queue.js'
+import type { JobFailureHook } from '../../platform/jobs/worker.js'
+import { AppError } from '../../shared/errors.js'
+import type { Logger } from '../../shared/logger.js'
+import { analyseImage } from './analyse.js'
+import { storedExif } from './exif.js'
+import { ImagesRepository } from './images.repository.js'
+
+export interface ProvisionDeps {
+  db: Db
+  capabilities: Capabilities
+  blobs: BlobStore
+  provider: ImageProvider
+  log: Logger
+  maxImagePixels: number
+  now?: () => number
+}
+
+const images = new ImagesRepository()
+
+/**
+ * JobKinds.provision `{fileId}`: decodes the original, measures it, reads its
+ * EXIF, hands it to the provider and inserts the image row. Idempotent: the
+ * image id comes from the job (a retried or re-claimed job uploads under the
+ * same id, so the provider keeps one copy), and the row insert is conditional
+ * on the file still waiting, so a job that runs twice leaves one image.
+ */
+export function provisionHandler(deps: ProvisionDeps): JobHandler {
+  return async (payload, job) => {
+    const fileId = payload.fileId
+    if (typeof fileId !== 'string') throw new PermanentJobError('A provision job needs a fileId')
+    const file = await deps.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst()
+    // Deleted, already provisioned, or taken back (image deleted): nothing left to do.
+    if (file?.image_status !== 'pending') return
+    const existing = await deps.db
+      .selectFrom('images')
+      .select('id')
+      .where('file_id', '=', fileId)
+      .executeTakeFirst()
+    if (existing) return
+
+    let result: { imageId: string; cfImageId: string; inserted: boolean }
+    const started = performance.now()
+    const ms = () => Math.round(performance.now() - started)
+    const timings: Record<string, number> = {}
+    try {
+      const bytes = await readOriginal(deps.blobs, file.blob_key, file.size)
+      timings.readMs = ms()
+      const analysis = await analyseImage(bytes, deps.maxImagePixels)
+      timings.analyseMs = ms()
+      // Job ids and image ids share the TypeID shape: one job, one image id, on every attempt.
+      const imageId = `img_${job.id.slice(job.id.indexOf('_') + 1)}`
+      const { cfImageId } = await deps.provider.upload({
+        imageId,
+        fileId,
+        workspaceId: file.workspace_id,
+        blobKey: file.blob_key,
+        mime: file.mime,
+        size: file.size,
+        width: analysis.width,
+        height: analysis.height,
+      })
+      const inserted = await deps.db.transaction().execute(async (trx) => {
+        let current = trx.selectFrom('files').select(['image_status']).where('id', '=', fileId)
+        // PostgreSQL: wait for a concurrent file delete to commit or roll back; SQLite serialises writers.
+        if (deps.capabilities.driver === 'postgres') current = current.forUpdate()
+        const now = await current.executeTakeFirst()
+        if (now?.image_status !== 'pending') return false
+        return images.insert(trx, {
+          id: imageId,
+          file_id: fileId,
+          workspace_id: file.workspace_id,
+          provider: deps.provider.name,
+          cf_image_id: cfImageId,
+          width: analysis.width,
+          height: analysis.height,
+          size: file.size,
+          ...storedExif(analysis.tags),
+          created_at: new Date(deps.now?.() ?? Date.now()).toISOString(),
+        })
+      })
+      result = { imageId, cfImageId, inserted }
+    } catch (err) {
+      if (err instanceof PermanentJobError) await markFailed(deps.db, fileId, err.message)
+      throw err
+    }
+    deps.log.debug({ fileId, imageId: result.imageId, ...timings, totalMs: ms() }, 'provisioned')
+    if (!result.inserted) {
+      // The file went (or got another image) while we worked: our copy has no row to serve it.
+      const row = await deps.db
+        .selectFrom('images')
+        .select('id')
+        .where('cf_image_id', '=', result.cfImageId)
+        .executeTakeFirst()
+      if (!row) await deps.provider.delete(result.cfImageId)
+    }
+  }
+}
+
+/** After the last retry of a transient failure: the file says why instead of staying pending. */
+export function provisionFailureHook(db: Db): JobFailureHook {
+  return async (payload, reason) => {
+    if (typeof payload.fileId === 'string') await markFailed(db, payload.fileId, reason)
+  }
+}
+
+/** JobKinds.providerDelete `{provider, cfImageId}`: an unknown copy counts as deleted. */
+export function providerDeleteHandler(providers: ReadonlyMap<string, ImageProvider>): JobHandler {
+  return async (payload) => {
+    const { provider, cfImageId } = payload
+    if (typeof provider !== 'string' || typeof cfImageId !== 'string')
+      throw new PermanentJobError('A provider delete job needs a provider and a cfImageId')
+    const target = providers.get(provider)
+    if (!target) throw new PermanentJobError(`The image provider '${provider}' is not configured here`)
+    await target.delete(cfImageId)
+  }
+}
+
+async function markFailed(db: Db, fileId: string, reason: string): Promise<void> {
+  await db
+    .updateTable('files')
+    .set({ image_status: 'failed', image_id: null, image_error: reason })
+    .where('id', '=', fileId)
+    .where('image_status', '=', 'pending')
+    .execute()
+}
+
+/** The whole original: sharp needs it in one piece, and the upload limit bounds it. */
+async function readOriginal(blobs: BlobStore, key: string, size: number): Promise<Buffer> {
+  let stream: Readable
+  try {
+    stream = await blobs.get(key)
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_found')
+      throw new PermanentJobError('The stored bytes of the file are missing')
+    throw err
+  }
+  const bytes = Buffer.allocUnsafe(size)
+  let filled = 0
+  for await (const chunk of stream) {
+    const part = chunk as Uint8Array
+    if (filled + part.length > size) {
+      stream.destroy()
+      throw new PermanentJobError('The stored bytes of the file do not match its size')
+    }
+    bytes.set(part, filled)
+    filled += part.length
+  }
+  return filled === size ? bytes : bytes.subarray(0, filled)
+}

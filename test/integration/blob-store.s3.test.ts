@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
+import { after, test } from 'node:test'
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import { ConfigError, loadConfig } from '../../src/config.js'
+import { S3BlobStore } from '../../src/platform/blob-store/s3-blob-store.js'
+import { JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { AppError } from '../../src/shared/errors.js'
+import { blobStoreContract } from '../contract/blob-store.contract.js'
+import { expectError } from '../expect.js'
+import { newUser, newWorkspace } from '../factories.js'
+import { blobFiles, corpusFile, type FileBody, runJobs, uploadRaw } from '../files-factory.js'
+import { createTestEnv } from '../harness.js'
+import { startS3Server, uniqueBucket } from '../support/s3-server.js'
+
+const MiB = 1024 * 1024
+const s3 = await startS3Server()
+const bucket = uniqueBucket()
+const client = await s3.clientFor(bucket)
+after(async () => {
+  client.destroy()
+  await s3.stop()
+})
+
+blobStoreContract('s3', async () => ({
+  store: new S3BlobStore(client, bucket, { prefix: `contract-${token()}` }),
+  close: async () => {},
+}))
+
+/** A store in a folder of its own, so listings in one test never see another's objects. */
+function freshStore(options: { staleUploadMs?: number } = {}) {
+  const prefix = `t-${token()}/`
+  return { prefix, store: new S3BlobStore(client, bucket, { prefix, ...options }) }
+}
+
+const objectKeys = async (prefix: string) =>
+  ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(
+    (o) => o.Key,
+  )
+const pendingUploads = async (prefix: string) =>
+  (
+    (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []
+  ).map((u) => u.Key)
+
+test('a 128 MiB stream goes through put() in bounded memory and reads back byte for byte', {
+  timeout: 120_000,
+}, async (t) => {
+  const { store } = freshStore()
+  const size = 128 * MiB
+  const expected = createHash('sha256')
+  const before = process.memoryUsage()
+  let peakRss = before.rss
+  let peakHeap = before.heapUsed
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage()
+    peakRss = Math.max(peakRss, now.rss)
+    peakHeap = Math.max(peakHeap, now.heapUsed)
+  }, 10)
+  let put: { size: number; sha256: string }
+  try {
+    put = await store.put('ws_big/fil_big', generated(size, expected), { maxBytes: 200 * MiB })
+  } finally {
+    clearInterval(sampler)
+  }
+  const rssGrowth = (peakRss - before.rss) / MiB
+  const heapGrowth = (peakHeap - before.heapUsed) / MiB
+  t.diagnostic(
+    `peak growth while streaming: RSS ${rssGrowth.toFixed(1)} MiB, heap ${heapGrowth.toFixed(1)} MiB`,
+  )
+  assert.deepEqual(put, { size, sha256: expected.digest('hex') })
+  // About (queueSize + 2) parts of 8 MiB are held at once; holding the stream would take 128 MiB or more.
+  assert.ok(rssGrowth < 96, `RSS grew by ${rssGrowth.toFixed(1)} MiB while streaming ${size / MiB} MiB`)
+  assert.ok(heapGrowth < 32, `heap grew by ${heapGrowth.toFixed(1)} MiB while streaming ${size / MiB} MiB`)
+
+  assert.deepEqual(await store.stat('ws_big/fil_big'), { size })
+  const readBack = createHash('sha256')
+  for await (const chunk of await store.get('ws_big/fil_big')) readBack.update(chunk as Buffer)
+  assert.equal(readBack.digest('hex'), put.sha256)
+  // A range across the boundary of the first two 8 MiB parts.
+  const start = 8 * MiB - 3
+  const range = await buffer(await store.get('ws_big/fil_big', { start, end: start + 5 }))
+  assert.deepEqual(
+    [...range],
+    [0, 1, 2, 3, 4, 5].map((i) => byteAt(start + i)),
+  )
+  await store.delete('ws_big/fil_big')
+})
+
+test('an upload over the cap after several parts is refused and leaves no object and no pending upload', async () => {
+  const { prefix, store } = freshStore()
+  await assert.rejects(
+    store.put('ws_a/fil_over', generated(30 * MiB), { maxBytes: 20 * MiB }),
+    (err: unknown) => err instanceof AppError && err.code === 'payload_too_large',
+  )
+  assert.equal(await store.stat('ws_a/fil_over'), null)
+  assert.deepEqual(await objectKeys(prefix), [])
+  assert.deepEqual(await pendingUploads(prefix), [])
+})
+
+test('a multipart upload in flight is invisible until it completes', async () => {
+  const { prefix, store } = freshStore()
+  const source = new Readable({ read() {} })
+  const pending = store.put('ws_a/fil_slow', source, { maxBytes: 100 * MiB })
+  source.push(randomBytes(20 * MiB))
+  await until(async () => (await pendingUploads(prefix)).length === 1)
+  assert.equal(await store.stat('ws_a/fil_slow'), null)
+  assert.deepEqual(await objectKeys(prefix), [])
+  source.push(randomBytes(MiB))
+  source.push(null)
+  assert.equal((await pending).size, 21 * MiB)
+  assert.deepEqual(await objectKeys(prefix), [`${prefix}ws_a/fil_slow`])
+  assert.deepEqual(await pendingUploads(prefix), [])
+})
+
+test('a writer killed mid-upload leaves no object; cleanup() aborts its stale upload', async () => {
+  const { prefix } = freshStore()
+  const writer = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', killedWriter], {
+    env: { ...process.env, S3_TEST: JSON.stringify({ connection: s3.connection(bucket), prefix }) },
+    stdio: 'inherit',
+  })
+  try {
+    await until(async () => (await pendingUploads(prefix)).length === 1, 30_000)
+  } finally {
+    writer.kill('SIGKILL')
+  }
+  await new Promise((resolve) => writer.once('exit', resolve))
+  assert.deepEqual(await objectKeys(prefix), [])
+  assert.deepEqual(await pendingUploads(prefix), [`${prefix}ws_a/fil_crash`])
+
+  // With the default age, a fresh upload may be a live writer on another node: it is kept.
+  assert.equal(await new S3BlobStore(client, bucket, { prefix }).cleanup(), 0)
+  assert.equal(await new S3BlobStore(client, bucket, { prefix, staleUploadMs: 0 }).cleanup(), 1)
+  assert.deepEqual(await pendingUploads(prefix), [])
+  assert.deepEqual(await objectKeys(prefix), [])
+})
+
+test("cleanup() touches only unfinished uploads under the store's own prefix", async () => {
+  const mine = freshStore({ staleUploadMs: 0 })
+  const other = freshStore()
+  await leaveUnfinishedUpload(client, `${mine.prefix}ws_a/fil_1`)
+  await leaveUnfinishedUpload(client, `${mine.prefix}ws_b/fil_2`)
+  await leaveUnfinishedUpload(client, `${other.prefix}ws_a/fil_1`)
+  assert.equal(await mine.store.cleanup(), 2)
+  assert.deepEqual(await pendingUploads(mine.prefix), [])
+  assert.deepEqual(await pendingUploads(other.prefix), [`${other.prefix}ws_a/fil_1`])
+})
+
+test('deletePrefix removes a folder of more than 1000 objects (several list pages and delete batches)', async () => {
+  const { prefix, store } = freshStore()
+  const count = 1001
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}ws_many/fil_${String(i).padStart(5, '0')}`)
+  for (let i = 0; i < keys.length; i += 50) {
+    await Promise.all(
+      keys
+        .slice(i, i + 50)
+        .map((Key) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'x' }))),
+    )
+  }
+  await store.put('ws_kept/fil_1', Readable.from([Buffer.from('kept')]), { maxBytes: 10 })
+  await store.deletePrefix('ws_many/')
+  assert.deepEqual(await objectKeys(`${prefix}ws_many/`), [])
+  assert.equal((await buffer(await store.get('ws_kept/fil_1'))).toString(), 'kept')
+})
+
+test('BLOB_STORE=s3 without its variables stops start-up, naming each missing or invalid one', () => {
+  assert.throws(
+    () => loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'Not_A_Bucket', S3_FORCE_PATH_STYLE: 'maybe' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      const text = err.problems.join('\n')
+      for (const name of ['S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+        assert.match(text, new RegExp(`${name} is required when BLOB_STORE=s3`))
+      }
+      assert.match(text, /S3_BUCKET="Not_A_Bucket" is invalid/)
+      assert.match(text, /S3_FORCE_PATH_STYLE="maybe" is invalid/)
+      assert.doesNotMatch(text, /not available/)
+      return true
+    },
+  )
+  const config = loadConfig(s3.env('my-bucket'))
+  assert.equal(config.blobStore, 's3')
+  assert.deepEqual(config.s3, s3.connection('my-bucket'))
+  assert.equal(loadConfig({}).s3, null)
+})
+
+test('with BLOB_STORE=s3 an uploaded file downloads back whole and in ranges, and its delete empties the bucket', async () => {
+  const apiBucket = uniqueBucket()
+  const apiClient = await s3.clientFor(apiBucket)
+  const t = await createTestEnv({ ...s3.env(apiBucket), MAX_UPLOAD_BYTES: String(10 * MiB) })
+  try {
+    const u = await newUser(t)
+    const ws = await newWorkspace(u)
+    const png = corpusFile('pngsuite/basn2c08.png')
+    const res = await uploadRaw(t, u.token, ws.id, png)
+    assert.equal(res.statusCode, 201, res.body)
+    const file = res.json() as FileBody
+    assert.equal(file.sha256, createHash('sha256').update(png).digest('hex'))
+    const stored = (await apiClient.send(new ListObjectsV2Command({ Bucket: apiBucket }))).Contents ?? []
+    assert.deepEqual(
+      stored.map((o) => o.Size),
+      [png.length],
+      'the bytes live in the bucket, not on local disk',
+    )
+    assert.deepEqual(blobFiles(t), [])
+
+    const whole = await u.api.get(`/api/files/${file.id}/content`)
+    assert.equal(whole.statusCode, 200)
+    assert.equal(whole.headers['content-type'], 'image/png')
+    assert.ok(whole.rawPayload.equals(png))
+    const part = await u.api.get(`/api/files/${file.id}/content`, { range: 'bytes=8-23' })
+    assert.equal(part.statusCode, 206)
+    assert.ok(part.rawPayload.equals(png.subarray(8, 24)))
+
+    const over = await uploadRaw(t, u.token, ws.id, generated(12 * MiB))
+    expectError(over, 413, 'payload_too_large')
+    const pending = await apiClient.send(new ListMultipartUploadsCommand({ Bucket: apiBucket }))
+    assert.deepEqual(pending.Uploads ?? [], [], 'the refused upload left no parts behind')
+
+    assert.equal((await u.api.del(`/api/files/${file.id}`)).statusCode, 200)
+    await runJobs(t, JobKinds.blobDelete)
+    assert.equal((await apiClient.send(new ListObjectsV2Command({ Bucket: apiBucket }))).KeyCount ?? 0, 0)
+  } finally {
+    await t.close()
+    apiClient.destroy()
+  }
+})
+
+const token = () => randomBytes(6).toString('hex')
+
+/** Byte i of generated(): each 64 KiB chunk is filled with its index mod 251. */
+const byteAt = (i: number) => Math.floor(i / (64 * 1024)) % 251
+
+/** `size` bytes made on demand (never held at once), hashed into `hash` as they go out. */
+function generated(size: number, hash?: ReturnType<typeof createHash>): Readable {
+  const chunkSize = 64 * 1024
+  let sent = 0
+  return new Readable({
+    read() {
+      if (sent >= size) {
+        this.push(null)
+        return
+      }
+      const chunk = Buffer.alloc(Math.min(chunkSize, size - sent), byteAt(sent))
+      hash?.update(chunk)
+      sent += chunk.length
+      this.push(chunk)
+    },
+  })
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** What a crash leaves behind: a multipart upload with a part and no completion. */
+async function leaveUnfinishedUpload(c: S3Client, key: string): Promise<void> {
+  const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+  await c.send(
+    new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(1024) }),
+  )
+}
+
+/** A process that streams into put() and never finishes its source, so it is killed mid-upload. */
+const killedWriter = `
+  import { Readable } from 'node:stream'
+  import { S3BlobStore, createS3Client } from ${JSON.stringify(new URL('../../src/platform/blob-store/s3-blob-store.ts', import.meta.url).href)}
+  const { connection, prefix } = JSON.parse(process.env.S3_TEST)
+  const store = new S3BlobStore(createS3Client(connection), connection.bucket, { prefix })
+  const source = new Readable({ read() {} })
+  source.push(Buffer.alloc(20 * 1024 * 1024, 7))
+  await store.put('ws_a/fil_crash', source, { maxBytes: 100 * 1024 * 1024 })
+`

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import sharp from 'sharp'
+import { JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { Worker } from '../../src/platform/jobs/worker.js'
+import { type client, json, newUser, newWorkspace } from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
+import { CORPUS, settled, upload } from '../support/provisioning.js'
+
+const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
+
+describe('provisioning with a running worker', () => {
+  let t: TestEnv
+  let worker: Worker
+  let api: ReturnType<typeof client>
+  let ws: string
+  before(async () => {
+    t = await createTestEnv()
+    worker = new Worker(t.c).start()
+    const owner = await newUser(t)
+    api = owner.api
+    ws = (await newWorkspace(owner)).id
+  })
+  after(async () => {
+    await worker.stop()
+    await t.close()
+  })
+
+  test('a 20-megapixel JPEG is listed in GET /api/images within 2 s of the upload answer', async () => {
+    // A photograph scaled to 20 MP (5472x3648, a common camera size), as a camera would write it.
+    const bytes = await sharp(fixture('2569067123_aca715a2ee_o.jpg'))
+      .resize(5472, 3648, { fit: 'fill' })
+      .jpeg({ quality: 92 })
+      .toBuffer()
+    const file = await upload(api, ws, bytes, '20mp.jpg')
+    const answered = Date.now()
+    assert.equal(file.image.status, 'pending')
+    let listed: { fileId: string; width: number; height: number; size: number } | undefined
+    while (!listed && Date.now() - answered < 5_000) {
+      const page = json<{ data: { fileId: string; width: number; height: number; size: number }[] }>(
+        await api.get(`/api/images?workspace_id=${ws}`),
+      )
+      listed = page.data.find((i) => i.fileId === file.id)
+      if (!listed) await sleep(20)
+    }
+    const elapsed = Date.now() - answered
+    console.log(
+      `# 20 MP JPEG (${(bytes.length / 1e6).toFixed(1)} MB) listed ${elapsed} ms after the upload answer`,
+    )
+    assert.ok(listed, 'the image is listed')
+    assert.ok(elapsed < 2_000, `listed after ${elapsed} ms`)
+    assert.deepEqual([listed.width, listed.height, listed.size], [5472, 3648, bytes.length])
+  })
+
+  test('a truncated JPEG ends failed within 5 s with a readable reason, once, and stays a file', async () => {
+    const bytes = fixture('truncated.jpg')
+    const file = await upload(api, ws, bytes, 'truncated.jpg')
+    const answered = Date.now()
+    const [row] = await settled(t, [file.id], 5_000)
+    console.log(`# truncated JPEG failed ${Date.now() - answered} ms after the upload answer`)
+    assert.equal(row!.image_status, 'failed')
+    assert.match(row!.image_error ?? '', /could not be decoded.*premature end/i)
+    const seen = json<UploadedFileView>(await api.get(`/api/files/${file.id}`))
+    assert.deepEqual(seen.image, { status: 'failed', id: null, error: row!.image_error })
+    // The file says `failed` just before the worker records the job's end.
+    const jobOf = () =>
+      t.c.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('kind', '=', JobKinds.provision)
+        .where('payload', 'like', `%${file.id}%`)
+        .executeTakeFirstOrThrow()
+    let job = await jobOf()
+    for (let i = 0; i < 50 && job.state !== 'failed'; i++) {
+      await sleep(10)
+      job = await jobOf()
+    }
+    assert.equal(job.state, 'failed')
+    assert.equal(Number(job.attempts), 1, 'a decode failure is not retried')
+    const content = await api.get(`/api/files/${file.id}/content`)
+    assert.equal(content.statusCode, 200)
+    assert.equal(content.rawPayload.length, bytes.length)
+  })
+
+  test('a file over the pixel limit fails with its size in the reason', async () => {
+    const file = await upload(api, ws, fixture('giant-image.jpg'), 'giant.jpg')
+    const [row] = await settled(t, [file.id], 5_000)
+    assert.equal(row!.image_status, 'failed')
+    assert.match(row!.image_error ?? '', /20000x14000.*over the limit of 100000000 pixels/)
+  })
+
+  test('an orientation-6 photo reports upright dimensions and its EXIF', async () => {
+    const file = await upload(api, ws, fixture('Portrait_6.jpg'), 'Portrait_6.jpg')
+    await settled(t, [file.id])
+    const image = json<{ width: number; height: number; exif: Record<string, unknown> }>(
+      await api.get(`/api/images/by-file/${file.id}`),
+    )
+    // Stored 600x450; orientation 6 turns it a quarter.
+    assert.deepEqual([image.width, image.height], [450, 600])
+    assert.equal(image.exif.Orientation, 6)
+  })
+
+  test('an SVG and a text file are stored, never provisioned', async () => {
+    const svg = await upload(api, ws, fixture('check.svg'), 'check.svg')
+    const text = await upload(api, ws, Buffer.from('hello'), 'hello.txt')
+    assert.equal(svg.image.status, 'none')
+    assert.equal(text.image.status, 'none')
+  })
+})
+
+type UploadedFileView = { image: { status: string; id: string | null; error: string | null } }
+
+describe('provisioning is idempotent', () => {
+  let t: TestEnv
+  let api: ReturnType<typeof client>
+  let ws: string
+  before(async () => {
+    // No worker here: the test drives the handler itself.
+    t = await createTestEnv()
+    const owner = await newUser(t)
+    api = owner.api
+    ws = (await newWorkspace(owner)).id
+  })
+  after(() => t.close())
+
+  test('a job run twice at once and once more leaves exactly one image', async () => {
+    const file = await upload(api, ws, fixture('Landscape_1.jpg'), 'l1.jpg')
+    const [job] = await t.c.queue.claim('test', 1, 60_000)
+    assert.ok(job)
+    const handler = t.c.jobHandlers.get(JobKinds.provision)!
+    await Promise.all([handler(job.payload, job), handler(job.payload, job)])
+    await handler(job.payload, job)
+    const images = await t.c.db.selectFrom('images').selectAll().where('file_id', '=', file.id).execute()
+    assert.equal(images.length, 1)
+    assert.equal(images[0]!.id, `img_${job.id.slice(4)}`, 'the image id comes from the job')
+    assert.match(images[0]!.cf_image_id, /^[0-9a-f]{32}$/)
+    const counter = await t.c.db
+      .selectFrom('workspace_counters')
+      .select('images')
+      .where('workspace_id', '=', ws)
+      .executeTakeFirstOrThrow()
+    assert.equal(Number(counter.images), 1)
+    const seen = json<UploadedFileView>(await api.get(`/api/files/${file.id}`))
+    assert.deepEqual(seen.image, { status: 'ready', id: images[0]!.id, error: null })
+    await t.c.queue.complete(job)
+  })
+
+  test('a file deleted before its job runs gets no image', async () => {
+    const file = await upload(api, ws, fixture('Landscape_2.jpg'), 'l2.jpg')
+    assert.equal((await api.del(`/api/files/${file.id}`)).statusCode, 200)
+    const jobs = await t.c.queue.claim('test', 10, 60_000)
+    const job = jobs.find((j) => j.kind === JobKinds.provision)
+    assert.ok(job)
+    await t.c.jobHandlers.get(JobKinds.provision)!(job.payload, job)
+    const images = await t.c.db.selectFrom('images').select('id').where('file_id', '=', file.id).execute()
+    assert.equal(images.length, 0)
+  })
+})

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { JobHandler } from '../../src/platform/jobs/job-queue.js'
+import { PermanentJobError } from '../../src/platform/jobs/job-queue.js'
+import { type JobFailureHook, Worker } from '../../src/platform/jobs/worker.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
+
+let t: TestEnv
+before(async () => {
+  t = await createTestEnv()
+})
+after(() => t.close())
+
+async function jobRow(id: string) {
+  return t.c.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+async function until<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error('timed out')
+    await sleep(10)
+  }
+}
+
+function workerWith(
+  handlers: Record<string, JobHandler>,
+  hooks: Record<string, JobFailureHook> = {},
+  options: ConstructorParameters<typeof Worker>[1] = {},
+) {
+  return new Worker(
+    {
+      queue: t.c.queue,
+      jobHandlers: new Map(Object.entries(handlers)),
+      jobFailureHooks: new Map(Object.entries(hooks)),
+      log: t.c.log,
+    },
+    { backoffMs: 20, maxBackoffMs: 100, ...options },
+  ).start()
+}
+
+test('an ordinary error is retried with backoff until the handler succeeds', async () => {
+  const seen: number[] = []
+  const worker = workerWith({
+    'test.flaky': async (_payload, job) => {
+      seen.push(Date.now())
+      if (job.attempts < 3) throw new Error(`flaky ${job.attempts}`)
+    },
+  })
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.flaky', payload: {} })
+  await until(async () => (await jobRow(id)) === undefined)
+  await worker.stop()
+  assert.equal(seen.length, 3, 'ran three times, then completed (the row is gone)')
+  assert.ok(seen[2]! - seen[1]! >= 20, 'waited before retrying')
+})
+
+test('the last attempt fails the job with its reason and runs the failure hook', async () => {
+  const failed: string[] = []
+  const worker = workerWith(
+    {
+      'test.broken': async () => {
+        throw new Error('provider answered 503')
+      },
+    },
+    { 'test.broken': async (_payload, reason) => void failed.push(reason) },
+    { maxAttempts: 3 },
+  )
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.broken', payload: { fileId: 'x' } })
+  const row = await until(async () => {
+    const r = await jobRow(id)
+    return r?.state === 'failed' && r
+  })
+  await worker.stop()
+  assert.equal(Number(row.attempts), 3)
+  assert.equal(row.last_error, 'provider answered 503')
+  assert.deepEqual(failed, ['provider answered 503'])
+})
+
+test('a PermanentJobError fails at once; an unknown kind fails with a reason', async () => {
+  let runs = 0
+  const failed: string[] = []
+  const worker = workerWith(
+    {
+      'test.permanent': async () => {
+        runs++
+        throw new PermanentJobError('The file is not an image')
+      },
+    },
+    { 'test.permanent': async (_payload, reason) => void failed.push(reason) },
+  )
+  const a = await t.c.queue.enqueue(t.c.db, { kind: 'test.permanent', payload: {} })
+  const b = await t.c.queue.enqueue(t.c.db, { kind: 'test.nobody', payload: {} })
+  const [ra, rb] = await until(async () => {
+    const rows = [await jobRow(a), await jobRow(b)]
+    return rows.every((r) => r?.state === 'failed') && rows
+  })
+  await worker.stop()
+  assert.equal(runs, 1)
+  assert.equal(Number(ra!.attempts), 1)
+  assert.deepEqual(failed, ['The file is not an image'])
+  assert.match(rb!.last_error ?? '', /No handler for job kind 'test.nobody'/)
+})
+
+test('runs at most `concurrency` jobs at once', async () => {
+  let running = 0
+  let peak = 0
+  const worker = workerWith(
+    {
+      'test.slow': async () => {
+        running++
+        peak = Math.max(peak, running)
+        await sleep(50)
+        running--
+      },
+    },
+    {},
+    { concurrency: 2 },
+  )
+  const ids = await Promise.all(
+    Array.from({ length: 6 }, () => t.c.queue.enqueue(t.c.db, { kind: 'test.slow', payload: {} })),
+  )
+  await until(async () => (await Promise.all(ids.map(jobRow))).every((r) => r === undefined))
+  await worker.stop()
+  assert.equal(peak, 2)
+})
+
+test('stop() waits for a running job, and gives back one that outlasts the wait', async () => {
+  let release = () => {}
+  const worker = workerWith({
+    'test.stuck': () =>
+      new Promise<void>((resolve) => {
+        release = resolve
+      }),
+  })
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.stuck', payload: {} })
+  await until(async () => (await jobRow(id))?.locked_by === worker.id)
+  await worker.stop(100)
+  const row = await jobRow(id)
+  assert.equal(row?.state, 'queued')
+  assert.equal(row?.locked_by, null, 'released for another worker')
+  assert.equal(Number(row?.attempts), 0, 'a give-back does not count as an attempt')
+  release()
+  // Nobody else runs it here; clean up.
+  await t.c.db.deleteFrom('jobs').where('id', '=', id).execute()
+})
+
+test('a heartbeat keeps the lease of a long job; a dead worker’s job returns after its lease', async () => {
+  let finish = () => {}
+  const worker = workerWith(
+    {
+      'test.long': () =>
+        new Promise<void>((resolve) => {
+          finish = resolve
+        }),
+    },
+    {},
+    { leaseMs: 300 },
+  )
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.long', payload: {} })
+  await until(async () => (await jobRow(id))?.locked_by === worker.id)
+  await sleep(700)
+  assert.equal((await t.c.queue.claim('other', 5, 300)).length, 0, 'still held after twice its lease')
+  finish()
+  await until(async () => (await jobRow(id)) === undefined)
+  await worker.stop()
+
+  // A claim nobody renews (its worker was killed) is due again once the lease runs out.
+  const orphan = await t.c.queue.enqueue(t.c.db, { kind: 'test.orphan', payload: {} })
+  const [claimed] = await t.c.queue.claim('dead', 1, 200)
+  assert.equal(claimed?.id, orphan)
+  assert.equal((await t.c.queue.claim('alive', 1, 200)).length, 0)
+  await sleep(250)
+  assert.equal((await t.c.queue.claim('alive', 1, 200))[0]?.id, orphan)
+  await t.c.db.deleteFrom('jobs').where('id', '=', orphan).execute()
+})
