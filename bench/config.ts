@@ -1,16 +1,21 @@
 import path from 'node:path'
 
+/** `seed` alone only seeds (and caches) the databases. */
+export type Phase = 'seed' | 'reads' | 'ingest' | 'stream'
+
 /** Every knob of `npm run bench`, from the environment (see bench/RESULTS.md for the defaults' rationale). */
 export interface BenchConfig {
   /** Images spread over the small workspaces; the big workspace gets a tenth as many on top. */
   images: number
   workspaces: number
   dbs: ('sqlite' | 'postgres')[]
-  /** Seconds of load per endpoint and server (after a warm-up of a third of it). */
+  /** Seconds of load per endpoint and server. */
   duration: number
+  /** Seconds of warm-up per endpoint and server, all endpoints first (JIT, page cache). */
+  warmup: number
   connections: number
   depth: number
-  phases: Set<'reads' | 'ingest' | 'stream'>
+  phases: Set<Phase>
   ingestCount: number
   ingestClients: number
   streamBytes: number
@@ -39,16 +44,18 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     throw new Error(`BENCH_DB=${db}: sqlite, postgres or both`)
   const phases = (env.BENCH_PHASES ?? 'reads,ingest,stream').split(',').map((s) => s.trim())
   for (const p of phases) {
-    if (!['reads', 'ingest', 'stream'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`)
+    if (!['seed', 'reads', 'ingest', 'stream'].includes(p))
+      throw new Error(`BENCH_PHASES: unknown phase ${p}`)
   }
   return {
     images: int('BENCH_IMAGES', 1_000_000),
     workspaces: int('BENCH_WORKSPACES', 1_000),
     dbs: db === 'both' ? ['sqlite', 'postgres'] : [db as 'sqlite' | 'postgres'],
     duration: int('BENCH_DURATION', 10),
+    warmup: int('BENCH_WARMUP', 3),
     connections: int('BENCH_CONNECTIONS', 16),
     depth: int('BENCH_DEPTH', 10_000),
-    phases: new Set(phases as ('reads' | 'ingest' | 'stream')[]),
+    phases: new Set(phases as Phase[]),
     ingestCount: int('BENCH_INGEST_COUNT', 2_000),
     ingestClients: int('BENCH_INGEST_CLIENTS', 8),
     streamBytes: int('BENCH_STREAM_BYTES', 1024 * 1024 * 1024),

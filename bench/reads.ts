@@ -113,7 +113,8 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
   const mismatches: string[] = []
   let mem: ReadReport['memory'] | undefined
   try {
-    for (const ep of endpoints(fx).filter((e) => !cfg.only || cfg.only.test(e.name))) {
+    const eps = endpoints(fx).filter((e) => !cfg.only || cfg.only.test(e.name))
+    for (const ep of eps) {
       const [pb, bb] = [await body(p, ep), await body(b, ep)]
       if (pb !== bb) {
         const at = [...pb].findIndex((ch, k) => ch !== bb[k])
@@ -122,9 +123,15 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
         )
       }
       if (!pb.startsWith('200')) throw new Error(`${ep.name}: Pictura answered ${pb.slice(0, 300)}`)
-      const warm = Math.max(1, Math.round(cfg.duration / 3))
-      await load(b, ep, warm, cfg.connections)
-      await load(p, ep, warm, cfg.connections)
+    }
+    if (cfg.warmup > 0) {
+      log(`warming up both servers, ${cfg.warmup} s per endpoint`)
+      for (const ep of eps) {
+        await load(b, ep, cfg.warmup, cfg.connections)
+        await load(p, ep, cfg.warmup, cfg.connections)
+      }
+    }
+    for (const ep of eps) {
       const bareLoad = await load(b, ep, cfg.duration, cfg.connections)
       const picturaLoad = await load(p, ep, cfg.duration, cfg.connections)
       rows.push({ endpoint: ep.name, pictura: picturaLoad, bare: bareLoad })

@@ -104,8 +104,9 @@ async function main() {
   for (const driver of cfg.dbs) {
     const run: DbReport = { driver, images: 0, depth: 0 }
     runs.push(run)
-    if (cfg.phases.has('reads')) {
+    if (cfg.phases.has('seed') || cfg.phases.has('reads')) {
       const fx = driver === 'sqlite' ? await seedSqlite(cfg) : await seedPostgres(cfg)
+      if (!cfg.phases.has('reads')) continue
       run.images = fx.images
       run.depth = fx.depth
       const dataDir = path.join(cfg.dataDir, `run-reads-${driver}`)

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Config } from './config.js'
 import { TokensService } from './features/auth/tokens.service.js'
@@ -21,6 +20,7 @@ import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
 import { createS3Client, S3BlobStore } from './platform/blob-store/s3-blob-store.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
+import { deploymentSecret } from './platform/db/settings.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
 import { LocalImageProvider } from './platform/image-provider/local-image-provider.js'
@@ -71,7 +71,7 @@ export async function createContainer(
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated')
   }
   const clock = options.clock ?? systemClock
-  const cursors = new CursorCodec(await cursorSecret(db))
+  const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
   const access = new Access(db)
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
@@ -92,7 +92,8 @@ export async function createContainer(
   jobHandlers.set(JobKinds.blobDelete, blobDeleteHandler(blobs))
   const jobFailureHooks = new Map<string, JobFailureHook>()
   const variantCache = new VariantCache(path.join(config.dataDir, 'cache'), config.variantCacheBytes, log)
-  const idSecret = await providerIdSecret(db)
+  // Keys the providers' image ids (HMAC of our image id), the same on every node.
+  const idSecret = await deploymentSecret(db, 'provider_id_secret')
   const local = new LocalImageProvider({ publicUrl: config.publicUrl, idSecret, variants: variantCache })
   const provider: ImageProvider = config.cloudflare
     ? new CloudflareImageProvider({ config: config.cloudflare, blobs, idSecret, log })
@@ -117,16 +118,12 @@ export async function createContainer(
     }),
   )
   jobFailureHooks.set(JobKinds.provision, provisionFailureHook(db))
-  // Images provisioned under another provider keep their copies there: every provider can still delete.
-  jobHandlers.set(
-    JobKinds.providerDelete,
-    providerDeleteHandler(
-      new Map<string, ImageProvider>([
-        [local.name, local],
-        [provider.name, provider],
-      ]),
-    ),
-  )
+  // Images provisioned under another provider keep their copies there: each row is served and deleted by its own.
+  const providers = new Map<string, ImageProvider>([
+    [local.name, local],
+    [provider.name, provider],
+  ])
+  jobHandlers.set(JobKinds.providerDelete, providerDeleteHandler(providers))
 
   return {
     config,
@@ -153,38 +150,8 @@ export async function createContainer(
       access,
       queue,
       exifGps: config.exifGps,
-      publicUrl: (cfImageId) => provider.url(cfImageId, 'public'),
+      publicUrl: (name, cfImageId) => (providers.get(name) ?? provider).url(cfImageId, 'public'),
     }),
     close: () => database.destroy(),
   }
-}
-
-/** Keys the providers' image ids (HMAC of our image id), the same on every node of a deployment. */
-async function providerIdSecret(db: Db): Promise<Buffer> {
-  await db
-    .insertInto('settings')
-    .values({ key: 'provider_id_secret', value: randomBytes(32).toString('base64') })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute()
-  const row = await db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', 'provider_id_secret')
-    .executeTakeFirstOrThrow()
-  return Buffer.from(row.value, 'base64')
-}
-
-/** One secret per deployment, kept in the database so every node signs and accepts the same cursors. */
-async function cursorSecret(db: Db): Promise<Buffer> {
-  await db
-    .insertInto('settings')
-    .values({ key: 'cursor_secret', value: randomBytes(32).toString('base64') })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute()
-  const row = await db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', 'cursor_secret')
-    .executeTakeFirstOrThrow()
-  return Buffer.from(row.value, 'base64')
 }

@@ -10,7 +10,7 @@ import { createLogger } from './shared/logger.js'
 
 const USAGE = `Usage: pictura <command>
 
-  serve                  start the HTTP API (and the in-process provisioning worker)
+  serve                  start the HTTP API (and a provisioning worker, unless WORKER_IN_PROCESS=false)
   worker                 run only the provisioning worker (no HTTP), e.g. on another machine
   migrate                apply database migrations and exit
   token create --admin   mint a new token for the first admin and print it
@@ -43,7 +43,8 @@ async function serve(config: Config) {
   }
   lines.push(`API reference: ${base}/docs`)
   process.stdout.write(`${lines.join('\n')}\n`)
-  const worker = startWorker(c)
+  // Off when dedicated `pictura worker` processes do the provisioning.
+  const worker = config.workerInProcess ? startWorker(c) : null
 
   let closing = false
   const shutdown = async (signal: string) => {
@@ -53,7 +54,7 @@ async function serve(config: Config) {
     const force = setTimeout(() => process.exit(1), 30_000)
     force.unref()
     await app.close()
-    await worker.stop()
+    await worker?.stop()
     await c.close()
     process.exit(0)
   }
@@ -70,6 +71,9 @@ async function runWorker(config: Config) {
   const log = createLogger(config.logLevel)
   const c = await createContainer(config, log)
   const worker = startWorker(c)
+  // The worker's poll timer is unref'd so it never holds a test open; on SQLite no socket holds this
+  // process either, and an idle worker would exit at once. Hold it until a signal stops it.
+  setInterval(() => {}, 1 << 30)
   process.stdout.write(
     `Pictura worker ${worker.id} running ${config.workerConcurrency} at a time (database: ${config.db.driver})\n`,
   )

@@ -1,11 +1,20 @@
 import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import path from 'node:path'
 
 /**
  * Runs the whole suite once per database and says so. PostgreSQL must answer
  * (CI starts it); set PICTURA_TEST_DBS=sqlite to run only the embedded one by hand.
  */
 const kinds = (process.env.PICTURA_TEST_DBS ?? 'sqlite,postgres').split(',').map((s) => s.trim())
-const files = process.argv.slice(2)
+// Node 20's test runner takes no globs: list the suite's files here.
+const given = process.argv.slice(2)
+const files = given.length
+  ? given
+  : readdirSync('test', { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => path.join('test', f))
+      .sort()
 const results: string[] = []
 let failed = false
 for (const kind of kinds) {
@@ -15,7 +24,7 @@ for (const kind of kinds) {
     'tsx',
     '--test',
     '--test-concurrency=2',
-    ...(files.length ? files : ['test/**/*.test.ts']),
+    ...files,
   ]
   const r = spawnSync(process.execPath, args, {
     stdio: 'inherit',

@@ -30,14 +30,15 @@ export const ListQuery = Type.Object(
       }),
     ),
     after: Type.Optional(
-      Type.String({ description: 'Keyset cursor: return the page after this row (next page).' }),
+      Type.String({ description: 'Keyset cursor — return the page after this row (next page).' }),
     ),
     before: Type.Optional(
-      Type.String({ description: 'Keyset cursor: return the page before this row (previous page).' }),
+      Type.String({ description: 'Keyset cursor — return the page before this row (prev page).' }),
     ),
     ids: Type.Optional(
       Type.String({
-        description: 'Comma-separated ids (at most 100). Narrows results within the caller’s visible scope.',
+        description:
+          "Comma-separated IDs (at most 100). Narrows results to these IDs within the caller's accessible scope (does not bypass access checks).",
       }),
     ),
   },

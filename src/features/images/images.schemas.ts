@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { DateTime, PageInfo } from '../../http/schemas.js'
+import { DateTime, ListQuery, PageInfo } from '../../http/schemas.js'
 
 // Parameter descriptions are the seed page's (seed/images.md), word for word.
 
@@ -67,26 +67,7 @@ export const ImagePage = Type.Object(
 
 export const ImagesListQuery = Type.Object(
   {
-    limit: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 100,
-        default: 100,
-        description: 'Max items per page (1–100, default 100).',
-      }),
-    ),
-    after: Type.Optional(
-      Type.String({ description: 'Keyset cursor — return the page after this row (next page).' }),
-    ),
-    before: Type.Optional(
-      Type.String({ description: 'Keyset cursor — return the page before this row (prev page).' }),
-    ),
-    ids: Type.Optional(
-      Type.String({
-        description:
-          "Comma-separated IDs. Narrows results to these IDs within the caller's accessible scope (does not bypass access checks).",
-      }),
-    ),
+    ...ListQuery.properties,
     workspace_id: Type.Optional(
       Type.String({
         description:

@@ -21,8 +21,8 @@ export interface ImagesDeps {
   queue: JobQueue
   /** EXIF_GPS: merge the stored GPS tags into `exif`. */
   exifGps: boolean
-  /** The delivery URL of an image's `public` variant, computed at read time. */
-  publicUrl: (cfImageId: string) => string
+  /** The delivery URL of an image's `public` variant at the provider that holds it, computed at read time. */
+  publicUrl: (provider: string, cfImageId: string) => string
 }
 
 export class ImagesService {
@@ -131,7 +131,7 @@ export class ImagesService {
       height: Number(r.height),
       size: Number(r.size),
       exifJson: publicExifJson(r, this.deps.exifGps),
-      url: this.deps.publicUrl(r.cf_image_id),
+      url: this.deps.publicUrl(r.provider, r.cf_image_id),
       createdAt: r.created_at,
     }
   }

@@ -63,6 +63,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
         size: file.size,
         width: analysis.width,
         height: analysis.height,
+        bytes,
       })
       const inserted = await deps.db.transaction().execute(async (trx) => {
         let current = trx.selectFrom('files').select(['image_status']).where('id', '=', fileId)

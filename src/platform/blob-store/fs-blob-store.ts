@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, errors } from '../../shared/errors.js'
 import type { BlobStore, PutResult } from './blob-store.js'
+import { Meter } from './meter.js'
 
 // Keys are `<workspaceId>/<fileId>`-like: segments of id characters, so a key can never climb out of the root.
 const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/
@@ -40,7 +41,7 @@ export class FsBlobStore implements BlobStore {
       await rename(tmpPath, target)
       await syncDir(path.dirname(target))
       if (created !== undefined) await syncDir(path.dirname(created))
-      return { size: meter.size, sha256: meter.digest() }
+      return { size: meter.count, sha256: meter.digest() }
     } catch (err) {
       await unlink(tmpPath).catch(() => {})
       throw meter.exceeded ? errors.tooLarge(options.maxBytes) : err
@@ -125,32 +126,6 @@ export class FsBlobStore implements BlobStore {
   private pathOf(key: string): string {
     if (!KEY.test(key)) throw new AppError('internal', `Invalid blob key: ${JSON.stringify(key)}`)
     return path.join(this.root, key)
-  }
-}
-
-/** Counts and hashes the bytes going through, failing as soon as they pass the cap. */
-class Meter extends Transform {
-  size = 0
-  exceeded = false
-  private readonly hash = createHash('sha256')
-
-  constructor(private readonly maxBytes: number) {
-    super()
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length
-    if (this.size > this.maxBytes) {
-      this.exceeded = true
-      done(errors.tooLarge(this.maxBytes))
-      return
-    }
-    this.hash.update(chunk)
-    done(null, chunk)
-  }
-
-  digest(): string {
-    return this.hash.digest('hex')
   }
 }
 

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   AbortMultipartUploadCommand,
@@ -15,6 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import type { S3Config } from '../../config.js'
 import { AppError, errors } from '../../shared/errors.js'
 import type { BlobStore, PutResult } from './blob-store.js'
+import { Meter } from './meter.js'
 
 // The same key grammar as the file-system store, so a key valid on one is valid on the other.
 const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/
@@ -205,33 +205,6 @@ export class S3BlobStore implements BlobStore {
   private objectKey(key: string): string {
     if (!KEY.test(key)) throw new AppError('internal', `Invalid blob key: ${JSON.stringify(key)}`)
     return this.prefix + key
-  }
-}
-
-/** Counts and hashes the bytes going through, failing as soon as they pass the cap. */
-class Meter extends Transform {
-  // Not `size`: lib-storage takes a body's `size` for its length, as a Blob's.
-  count = 0
-  exceeded = false
-  private readonly hash = createHash('sha256')
-
-  constructor(private readonly maxBytes: number) {
-    super()
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.count += chunk.length
-    if (this.count > this.maxBytes) {
-      this.exceeded = true
-      done(errors.tooLarge(this.maxBytes))
-      return
-    }
-    this.hash.update(chunk)
-    done(null, chunk)
-  }
-
-  digest(): string {
-    return this.hash.digest('hex')
   }
 }
 

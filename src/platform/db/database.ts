@@ -1,7 +1,19 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  Migrator,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely'
 import pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
@@ -33,12 +45,35 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 10000')
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) })
     return { db, capabilities: { driver: 'sqlite', skipLocked: false }, destroy: () => db.destroy() }
   }
   const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, capabilities: { driver: 'postgres', skipLocked: true }, destroy: () => db.destroy() }
+}
+
+/**
+ * Transactions start with BEGIN IMMEDIATE. A deferred BEGIN that reads first and
+ * writes later fails at once with "database is locked" (busy_timeout does not
+ * apply) when another process committed in between, as an API node and a
+ * `pictura worker` on the same file do; taking the write lock up front waits
+ * for it instead. Within one process Kysely already runs one query at a time.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly dialectConfig: SqliteDialectConfig) {
+    super(dialectConfig)
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.dialectConfig)
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
 }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
