@@ -19,13 +19,7 @@ const results: string[] = []
 let failed = false
 for (const kind of kinds) {
   process.stdout.write(`\n=== Integration suite on ${kind} ===\n`)
-  const args = [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    ...files,
-  ]
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...files]
   const r = spawnSync(process.execPath, args, {
     stdio: 'inherit',
     env: { ...process.env, PICTURA_TEST_DB: kind },
