@@ -6,7 +6,7 @@ import { bootstrapAdmin } from './features/auth/bootstrap.js'
 import { describeSweep, parseSweepArgs, sweep } from './features/images/sweep.js'
 import { migrateToLatest, openDatabase } from './platform/db/database.js'
 import { Worker } from './platform/jobs/worker.js'
-import { createLogger } from './shared/logger.js'
+import { createLogger, type Logger } from './shared/logger.js'
 
 const USAGE = `Usage: pictura <command>
 
@@ -46,20 +46,11 @@ async function serve(config: Config) {
   // Off when dedicated `pictura worker` processes do the provisioning.
   const worker = config.workerInProcess ? startWorker(c) : null
 
-  let closing = false
-  const shutdown = async (signal: string) => {
-    if (closing) return
-    closing = true
-    log.info({ signal }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), 30_000)
-    force.unref()
+  onShutdown(log, async () => {
     await app.close()
     await worker?.stop()
     await c.close()
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  })
 }
 
 function startWorker(c: Container): Worker {
@@ -77,15 +68,21 @@ async function runWorker(config: Config) {
   process.stdout.write(
     `Pictura worker ${worker.id} running ${config.workerConcurrency} at a time (database: ${config.db.driver})\n`,
   )
+  onShutdown(log, async () => {
+    await worker.stop()
+    await c.close()
+  })
+}
+
+/** On SIGTERM or SIGINT, once: `close` (stop accepting, finish what is in flight), then exit 0; 30 s at most. */
+function onShutdown(log: Logger, close: () => Promise<void>) {
   let closing = false
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
     log.info({ signal }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), 30_000)
-    force.unref()
-    await worker.stop()
-    await c.close()
+    setTimeout(() => process.exit(1), 30_000).unref()
+    await close()
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
