@@ -11,6 +11,8 @@ export interface BenchConfig {
   dbs: ('sqlite' | 'postgres')[]
   /** Seconds of load per endpoint and server. */
   duration: number
+  /** Slices each endpoint's load is cut into, alternating bare and Pictura. */
+  rounds: number
   /** Seconds of warm-up per endpoint and server, all endpoints first (JIT, page cache). */
   warmup: number
   connections: number
@@ -53,6 +55,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     dbs: db === 'both' ? ['sqlite', 'postgres'] : [db as 'sqlite' | 'postgres'],
     duration: int('BENCH_DURATION', 10),
     warmup: int('BENCH_WARMUP', 3),
+    rounds: Math.max(1, int('BENCH_ROUNDS', 5)),
     connections: int('BENCH_CONNECTIONS', 16),
     depth: int('BENCH_DEPTH', 10_000),
     phases: new Set(phases as Phase[]),

@@ -24,7 +24,7 @@ export async function startServer(
 ): Promise<Server> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
     cwd: repoRoot,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', PUBLIC_URL, LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited(), HOST: '127.0.0.1', PORT: '0', PUBLIC_URL, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -47,6 +47,21 @@ export async function startServer(
   child.stderr!.removeAllListeners('data')
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`))
   return { name, url, pid: child.pid!, stop: () => stop(child) }
+}
+
+/**
+ * The bench's own environment without Pictura's settings, so a DATABASE_URL or
+ * BLOB_STORE of the shell never points a bench server at real data. WORKER_CONCURRENCY,
+ * UV_THREADPOOL_SIZE and NODE_OPTIONS pass through as knobs.
+ */
+const PICTURA_SETTING =
+  /^(PORT|HOST|DATA_DIR|DATABASE_URL|PUBLIC_URL|MAX_UPLOAD_BYTES|MAX_IMAGE_PIXELS|IMAGE_PROVIDER|BLOB_STORE|BOOTSTRAP_ADMIN_TOKEN|LOG_LEVEL|RATE_LIMIT_PER_MINUTE|EXIF_GPS|CORS_ORIGINS|VARIANT_CACHE_BYTES|JOB_LEASE_MS|WORKER_IN_PROCESS|CF_\w+|S3_\w+)$/
+
+function inherited(): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !PICTURA_SETTING.test(k)) out[k] = v
+  return out
 }
 
 function stop(child: ChildProcess): Promise<void> {

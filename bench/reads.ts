@@ -87,6 +87,20 @@ async function load(server: Server, ep: Endpoint, duration: number, connections:
   }
 }
 
+/** Slices combined: mean throughput, median latencies, every failure. */
+function combine(slices: Load[]): Load {
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)]!
+  }
+  return {
+    rps: slices.reduce((a, s) => a + s.rps, 0) / slices.length,
+    p50: median(slices.map((s) => s.p50)),
+    p99: median(slices.map((s) => s.p99)),
+    failed: slices.reduce((a, s) => a + s.failed, 0),
+  }
+}
+
 async function body(server: Server, ep: Endpoint): Promise<string> {
   const res = await fetch(`${server.url}${ep.paths[0]}`, { headers: { authorization: `Bearer ${ep.token}` } })
   return `${res.status} ${await res.text()}`
@@ -131,9 +145,17 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
         await load(p, ep, cfg.warmup, cfg.connections)
       }
     }
+    // Short alternating slices: the machine's load drifts, and both servers should see the same drift.
+    const slice = Math.max(1, Math.round(cfg.duration / cfg.rounds))
     for (const ep of eps) {
-      const bareLoad = await load(b, ep, cfg.duration, cfg.connections)
-      const picturaLoad = await load(p, ep, cfg.duration, cfg.connections)
+      const bareSlices: Load[] = []
+      const picturaSlices: Load[] = []
+      for (let r = 0; r < cfg.rounds; r++) {
+        bareSlices.push(await load(b, ep, slice, cfg.connections))
+        picturaSlices.push(await load(p, ep, slice, cfg.connections))
+      }
+      const bareLoad = combine(bareSlices)
+      const picturaLoad = combine(picturaSlices)
       rows.push({ endpoint: ep.name, pictura: picturaLoad, bare: bareLoad })
       log(
         `${fx.driver} ${ep.name}: pictura ${picturaLoad.rps.toFixed(0)}/s p99 ${picturaLoad.p99} ms, bare ${bareLoad.rps.toFixed(0)}/s (${(picturaLoad.rps / bareLoad.rps).toFixed(2)})`,

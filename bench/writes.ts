@@ -39,7 +39,7 @@ async function freshServer(
   rmSync(dataDir, { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
   const schema = `bench_${label}_${randomBytes(4).toString('hex')}`
-  let databaseUrl: string | undefined
+  let databaseUrl = `sqlite:${path.join(dataDir, 'pictura.db')}`
   if (driver === 'postgres') {
     const c = new pg.Client({ connectionString: cfg.pgUrl })
     await c.connect()
@@ -53,7 +53,7 @@ async function freshServer(
       DATA_DIR: dataDir,
       BOOTSTRAP_ADMIN_TOKEN: token,
       RATE_LIMIT_PER_MINUTE: '0',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      DATABASE_URL: databaseUrl,
       ...env,
     },
     cfg.profileDir,

@@ -20,6 +20,7 @@ import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
 import { createS3Client, S3BlobStore } from './platform/blob-store/s3-blob-store.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
+import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
@@ -72,7 +73,9 @@ export async function createContainer(
   }
   const clock = options.clock ?? systemClock
   const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
-  const access = new Access(db)
+  // The reads every request makes (its token, its roles), kept until anything is written.
+  const reads = new ReadCache(database.version)
+  const access = new Access(db, reads)
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
@@ -141,7 +144,7 @@ export async function createContainer(
     provider,
     delivery,
     users: new UsersService(base),
-    tokens: new TokensService(base),
+    tokens: new TokensService({ ...base, cache: reads }),
     workspaces: new WorkspacesService({ ...base, access, purge: (trx, id) => files.purgeWorkspace(trx, id) }),
     files,
     images: new ImagesService({

@@ -2,6 +2,7 @@ import type { Ctx, Principal } from '../../http/context.js'
 import type { CursorCodec } from '../../http/cursor.js'
 import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
+import type { ReadCache } from '../../platform/db/read-cache.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
@@ -20,7 +21,15 @@ export class TokensService {
   private readonly tokens: TokensRepository
   private readonly users: UsersRepository
 
-  constructor(private readonly deps: { db: Db; clock: Clock; cursors: CursorCodec }) {
+  constructor(
+    private readonly deps: {
+      db: Db
+      clock: Clock
+      cursors: CursorCodec
+      /** Token lookups, kept while the database is unchanged: a revocation holds on the next request. */
+      cache?: ReadCache
+    },
+  ) {
     this.tokens = new TokensRepository(deps.db)
     this.users = new UsersRepository(deps.db)
   }
@@ -29,7 +38,9 @@ export class TokensService {
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
     if (!match) throw errors.unauthorized()
-    const row = await this.tokens.findByHash(hashSecret(match[1]!))
+    const hash = hashSecret(match[1]!)
+    const find = () => this.tokens.findByHash(hash)
+    const row = await (this.deps.cache ? this.deps.cache.through(`token ${hash}`, find) : find())
     if (!row) throw errors.unauthorized()
     if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.deps.clock.now().getTime()) {
       throw errors.unauthorized('The token has expired')

@@ -1,5 +1,6 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
+import type { ReadCache } from '../../platform/db/read-cache.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
@@ -17,7 +18,15 @@ export interface WorkspaceAccess {
  * caller can see it but its role is below `need`.
  */
 export class Access {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Roles and visible workspaces by caller; empty after any write (see ReadCache). */
+    private readonly cache?: ReadCache,
+  ) {}
+
+  private cached<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    return this.cache ? this.cache.through(`access ${key}`, load) : load()
+  }
 
   async workspace(
     ctx: Ctx,
@@ -26,26 +35,29 @@ export class Access {
     resource = 'workspace',
   ): Promise<WorkspaceAccess> {
     if (!isId('ws', workspaceId)) throw errors.notFound(resource)
+    const { userId } = ctx.principal
     if (ctx.principal.role === 'admin') {
-      const row = await this.db
-        .selectFrom('workspaces')
-        .leftJoin('members', (j) =>
-          j
-            .onRef('members.workspace_id', '=', 'workspaces.id')
-            .on('members.user_id', '=', ctx.principal.userId),
-        )
-        .select('members.role')
-        .where('workspaces.id', '=', workspaceId)
-        .executeTakeFirst()
+      const row = await this.cached(`a ${userId} ${workspaceId}`, () =>
+        this.db
+          .selectFrom('workspaces')
+          .leftJoin('members', (j) =>
+            j.onRef('members.workspace_id', '=', 'workspaces.id').on('members.user_id', '=', userId),
+          )
+          .select('members.role')
+          .where('workspaces.id', '=', workspaceId)
+          .executeTakeFirst(),
+      )
       if (!row) throw errors.notFound(resource)
       return { role: row.role }
     }
-    const member = await this.db
-      .selectFrom('members')
-      .select('role')
-      .where('workspace_id', '=', workspaceId)
-      .where('user_id', '=', ctx.principal.userId)
-      .executeTakeFirst()
+    const member = await this.cached(`m ${userId} ${workspaceId}`, () =>
+      this.db
+        .selectFrom('members')
+        .select('role')
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst(),
+    )
     if (!member) throw errors.notFound(resource)
     if (rank[member.role] < rank[need]) throw errors.forbidden()
     return { role: member.role }
@@ -54,11 +66,14 @@ export class Access {
   /** Workspace ids the caller may read; null means every workspace (admins). */
   async visibleWorkspaceIds(ctx: Ctx): Promise<string[] | null> {
     if (ctx.principal.role === 'admin') return null
-    const rows = await this.db
-      .selectFrom('members')
-      .select('workspace_id')
-      .where('user_id', '=', ctx.principal.userId)
-      .execute()
-    return rows.map((r) => r.workspace_id)
+    const ids = await this.cached(`v ${ctx.principal.userId}`, async () => {
+      const rows = await this.db
+        .selectFrom('members')
+        .select('workspace_id')
+        .where('user_id', '=', ctx.principal.userId)
+        .execute()
+      return rows.map((r) => r.workspace_id)
+    })
+    return [...(ids ?? [])]
   }
 }

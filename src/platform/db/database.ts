@@ -9,6 +9,9 @@ import {
   Migrator,
   PostgresAdapter,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -31,6 +34,12 @@ export type Db = Kysely<Database>
 export interface DatabaseHandle {
   readonly db: Db
   readonly capabilities: Capabilities
+  /**
+   * A value that changes whenever the database may have changed, through this
+   * process or any other; null where no cheap way to tell exists (PostgreSQL),
+   * and then nothing may be kept across requests (see ReadCache).
+   */
+  version(): string | null
   destroy(): Promise<void>
 }
 
@@ -45,12 +54,90 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 10000')
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) })
-    return { db, capabilities: { driver: 'sqlite', skipLocked: false }, destroy: () => db.destroy() }
+    // data_version moves when another connection commits; total_changes() with every row this one writes.
+    const changes = sqlite.prepare('select data_version, total_changes() from pragma_data_version').raw()
+    const db = new Kysely<Database>({
+      dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }),
+    })
+    return {
+      db,
+      capabilities: { driver: 'sqlite', skipLocked: false },
+      version: () => (sqlite.open ? (changes.get() as number[]).join(':') : null),
+      destroy: () => db.destroy(),
+    }
   }
   const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return { db, capabilities: { driver: 'postgres', skipLocked: true }, destroy: () => db.destroy() }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) })
+  return {
+    db,
+    capabilities: { driver: 'postgres', skipLocked: true },
+    version: () => null,
+    destroy: () => db.destroy(),
+  }
+}
+
+const MAX_STATEMENTS = 500
+
+/**
+ * Kysely prepares every query anew, and preparing costs more than running the
+ * indexed lookups most requests make. The app issues a small set of SQL texts,
+ * so each is prepared once and reused: safe, as Kysely runs one query at a time
+ * on SQLite's single connection. Bounded: texts that vary (an `in` list of any
+ * length) start the cache over rather than grow it.
+ */
+function preparedOnce(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>()
+  return {
+    prepare(text: string) {
+      let stmt = statements.get(text)
+      if (!stmt) {
+        if (statements.size >= MAX_STATEMENTS) statements.clear()
+        stmt = sqlite.prepare(text)
+        statements.set(text, stmt)
+      }
+      return stmt
+    },
+    close: () => sqlite.close(),
+  }
+}
+
+/**
+ * The same on PostgreSQL: a named statement is parsed and planned once per
+ * connection instead of on every query. Only the first MAX_STATEMENTS texts
+ * get a name, so no connection holds more than that many.
+ */
+function namedStatements(pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>()
+  const nameOf = (text: string) => {
+    let name = names.get(text)
+    if (name === undefined && names.size < MAX_STATEMENTS) {
+      name = `k${names.size}`
+      names.set(text, name)
+    }
+    return name
+  }
+  // One wrapper per pooled client, so Kysely finds its connection for it again.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  return {
+    connect: async () => {
+      const client = await pool.connect()
+      let wrapper = wrappers.get(client)
+      if (!wrapper) {
+        wrapper = {
+          query: ((textOrCursor: string | object, values?: unknown[]) => {
+            if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable)
+            // Parameterless texts (begin, commit, DDL) may hold several statements, which a named one cannot.
+            const name = values?.length ? nameOf(textOrCursor) : undefined
+            return client.query({ name, text: textOrCursor, values })
+          }) as unknown as PostgresPoolClient['query'],
+          release: (destroy?: boolean) => client.release(destroy),
+        }
+        wrappers.set(client, wrapper)
+      }
+      return wrapper
+    },
+    end: () => pool.end(),
+  }
 }
 
 /**

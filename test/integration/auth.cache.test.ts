@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import SQLite from 'better-sqlite3'
+import pg from 'pg'
+import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
+
+/**
+ * Tokens and roles are kept in memory between requests (ReadCache); these are
+ * the ways they can change, each of which must hold on the very next request,
+ * including a change written by another process on the same database.
+ */
+describe('auth and access caches honour every change at once', () => {
+  let t: TestEnv
+  before(async () => {
+    t = await createTestEnv()
+  })
+  after(() => t.close())
+
+  /** A statement run on a connection of its own, as another API node or `pictura worker` would. */
+  async function elsewhere(text: string, params: string[]): Promise<void> {
+    const { db } = t.c.config
+    if (db.driver === 'sqlite') {
+      const other = new SQLite(db.file)
+      try {
+        other.prepare(text.replace(/\$\d+/g, '?')).run(...params)
+      } finally {
+        other.close()
+      }
+      return
+    }
+    const other = new pg.Client({ connectionString: db.url })
+    await other.connect()
+    try {
+      await other.query(text, params)
+    } finally {
+      await other.end()
+    }
+  }
+
+  test('a token revoked by another process fails on the next request', async () => {
+    const user = await newUser(t)
+    const minted = json<{ id: string; token: string }>(await user.api.post('/api/tokens', { name: 'node b' }))
+    const api = client(t, minted.token)
+    for (let i = 0; i < 3; i++) assert.equal((await api.get('/api/me')).statusCode, 200)
+    await elsewhere('delete from tokens where id = $1', [minted.id])
+    assert.equal((await api.get('/api/me')).statusCode, 401)
+    assert.equal((await user.api.get('/api/me')).statusCode, 200, 'the user’s other token still works')
+  })
+
+  test('a member removed by another process loses the workspace on the next request', async () => {
+    const owner = await newUser(t)
+    const viewer = await newUser(t)
+    const ws = await newWorkspace(owner)
+    await addMember(t, ws.id, viewer.id, 'viewer')
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await viewer.api.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 200)
+      assert.equal((await viewer.api.get('/api/workspaces')).json().pageInfo.total, 1)
+    }
+    await elsewhere('delete from members where workspace_id = $1 and user_id = $2', [ws.id, viewer.id])
+    assert.equal((await viewer.api.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 404)
+    assert.equal((await viewer.api.get('/api/workspaces')).json().pageInfo.total, 0)
+  })
+
+  test('a role lowered through the API binds on the next request', async () => {
+    const owner = await newUser(t)
+    const editor = await newUser(t)
+    const ws = await newWorkspace(owner)
+    await addMember(t, ws.id, editor.id, 'editor')
+    const upload = () =>
+      editor.api.post(`/api/files?workspace_id=${ws.id}`, 'hello', { 'content-type': 'text/plain' })
+    assert.equal((await upload()).statusCode, 201)
+    assert.equal(
+      (await owner.api.put(`/api/workspaces/${ws.id}/members/${editor.id}`, { role: 'viewer' })).statusCode,
+      200,
+    )
+    assert.equal((await upload()).statusCode, 403)
+  })
+
+  test('a deleted user’s token fails on the next request', async () => {
+    const user = await newUser(t)
+    assert.equal((await user.api.get('/api/me')).statusCode, 200)
+    assert.equal((await client(t, t.adminToken).del(`/api/users/${user.id}`)).statusCode, 200)
+    assert.equal((await user.api.get('/api/me')).statusCode, 401)
+  })
+})
