@@ -8,7 +8,6 @@ import {
   Kysely,
   Migrator,
   PostgresAdapter,
-  PostgresDialect,
   type PostgresPool,
   type PostgresPoolClient,
   type SqliteDatabase,
@@ -20,6 +19,7 @@ import {
 import pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
+import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
 import type { Database } from './tables.js'
 
 /** What differs between the two engines, asked in one place instead of scattered `if (pg)`. */
@@ -67,7 +67,9 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     }
   }
   const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) })
+  const db = new Kysely<Database>({
+    dialect: new CurrentSchemaPostgresDialect({ pool: namedStatements(pool) }),
+  })
   return {
     db,
     capabilities: { driver: 'postgres', skipLocked: true },
