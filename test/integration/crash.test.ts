@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -7,26 +6,21 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import { apiCall, childEnv, startPictura } from '../support/pictura-process.js'
 import { CORPUS } from '../support/provisioning.js'
 
 /** The real process over real HTTP, killed with SIGKILL while it provisions, then started again. */
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
+const _ROOT = path.resolve(import.meta.dirname, '../..')
 const IMAGES = 50
 
 let t: TestEnv
-let childEnv: Record<string, string>
+let env: Record<string, string>
 let photo: Buffer
 before(async () => {
   // The in-process env only creates the database and reads it; the child process does the work.
   t = await createTestEnv()
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^(NODE_TEST_CONTEXT|PORT|HOST|DATABASE_URL|DATA_DIR)$/.test(k),
-    ),
-  ) as Record<string, string>
-  childEnv = {
-    ...inherited,
+  env = childEnv({
     ...t.env,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -34,7 +28,7 @@ before(async () => {
     WORKER_CONCURRENCY: '2',
     // Short, so jobs held by the killed process come back in seconds, not a minute.
     JOB_LEASE_MS: '2000',
-  }
+  })
   // 20 MP each: slow enough to decode that the kill lands while jobs run.
   photo = await sharp(readFileSync(path.join(CORPUS, 'sharp-fixtures', '2569067123_aca715a2ee_o.jpg')))
     .resize(5472, 3648, { fit: 'fill' })
@@ -43,49 +37,10 @@ before(async () => {
 })
 after(() => t.close())
 
-interface Server {
-  proc: ChildProcess
-  base: string
-  exited: Promise<number | null>
-  output: () => string
-}
+const start = (command: 'serve' | 'worker' = 'serve') => startPictura(command, env)
 
-async function start(command: 'serve' | 'worker' = 'serve'): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  proc.stdout!.on('data', (d) => {
-    out += d
-  })
-  proc.stderr!.on('data', (d) => {
-    out += d
-  })
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  const deadline = Date.now() + 30_000
-  const ready = command === 'serve' ? /listening on (http:\/\/\S+)/ : /worker \S+ running/
-  while (!ready.test(out)) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`did not start:\n${out}`)
-    await sleep(20)
-  }
-  return { proc, base: ready.exec(out)?.[1] ?? '', exited, output: () => out }
-}
-
-async function call(base: string, method: string, url: string, body?: Buffer | object) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${t.adminToken}`,
-      'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json',
-    },
-    ...(body === undefined
-      ? {}
-      : { body: Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }),
-  })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-}
+const call = (base: string, method: string, url: string, body?: Buffer | object) =>
+  apiCall(base, t.adminToken, method, url, body)
 
 const statuses = (ids: string[]) =>
   t.c.db.selectFrom('files').select(['id', 'image_status']).where('id', 'in', ids).execute()

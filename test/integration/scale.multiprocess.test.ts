@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import { loadConfig } from '../../src/config.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { createTestEnv, DB_KIND, type TestEnv } from '../harness.js'
-import { childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
+import { apiCall, childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
 import { settled } from '../support/provisioning.js'
 
 /**
@@ -103,19 +103,8 @@ async function distinctImages(n: number): Promise<Buffer[]> {
   return made
 }
 
-async function call(base: string, method: string, url: string, body?: Buffer | object) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${t.adminToken}`,
-      'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json',
-    },
-    ...(body === undefined
-      ? {}
-      : { body: Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }),
-  })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-}
+const call = (base: string, method: string, url: string, body?: Buffer | object) =>
+  apiCall(base, t.adminToken, method, url, body)
 
 interface ImagePage {
   data: { id: string; fileId: string }[]

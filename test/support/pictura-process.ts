@@ -66,3 +66,24 @@ export async function startPictura(
     },
   }
 }
+
+/** One JSON API call over real HTTP; a Buffer body goes as raw bytes (an upload). */
+export async function apiCall(
+  base: string,
+  token: string,
+  method: string,
+  url: string,
+  body?: Buffer | object,
+) {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json',
+    },
+    ...(body === undefined
+      ? {}
+      : { body: Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
