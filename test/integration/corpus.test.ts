@@ -3,10 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, test } from 'node:test'
-import { Worker } from '../../src/platform/jobs/worker.js'
-import { type Client, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
+import type { Client } from '../factories.js'
+import type { TestEnv } from '../harness.js'
+import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 /** One line of a folder's survey.jsonl (see ../shared/corpus/README.md). */
 interface Survey {
@@ -31,20 +30,14 @@ function walk(dir: string): string[] {
 }
 
 let t: TestEnv
-let worker: Worker
+let env: WorkerEnv
 let api: Client
 let ws: string
 before(async () => {
-  t = await createTestEnv()
-  worker = new Worker(t.c, { concurrency: t.c.config.workerConcurrency }).start()
-  const owner = await newUser(t)
-  api = owner.api
-  ws = (await newWorkspace(owner)).id
+  env = await createWorkerEnv()
+  ;({ t, api, ws } = env)
 })
-after(async () => {
-  await worker.stop()
-  await t.close()
-})
+after(() => env.close())
 
 test('every corpus file ends none, ready or failed as its survey implies, and the server survives', async () => {
   const surveys = new Map<string, Survey>()

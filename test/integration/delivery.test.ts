@@ -4,10 +4,9 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import sharp from 'sharp'
-import { Worker } from '../../src/platform/jobs/worker.js'
-import { type Client, json, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
+import { type Client, json } from '../factories.js'
+import type { TestEnv } from '../harness.js'
+import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
 
@@ -20,7 +19,7 @@ interface ImageView {
 }
 
 let t: TestEnv
-let worker: Worker
+let env: WorkerEnv
 let api: Client
 let ws: string
 const images: Record<string, ImageView> = {}
@@ -38,21 +37,15 @@ async function provision(name: string, bytes: Buffer): Promise<ImageView> {
 }
 
 before(async () => {
-  t = await createTestEnv()
-  worker = new Worker(t.c).start()
-  const owner = await newUser(t)
-  api = owner.api
-  ws = (await newWorkspace(owner)).id
+  env = await createWorkerEnv()
+  ;({ t, api, ws } = env)
   images.photo = await provision('photo.jpg', fixture('2569067123_aca715a2ee_o.jpg'))
   images.portrait6 = await provision('Portrait_6.jpg', fixture('Portrait_6.jpg'))
   images.landscape1 = await provision('Landscape_1.jpg', fixture('Landscape_1.jpg'))
   images.landscape6 = await provision('Landscape_6.jpg', fixture('Landscape_6.jpg'))
   images.gif = await provision('animated.gif', fixture('animated-loop-3.gif'))
 })
-after(async () => {
-  await worker.stop()
-  await t.close()
-})
+after(() => env.close())
 
 describe('named variants', () => {
   test('the image url is the public variant: full size, long-lived, no token needed', async () => {

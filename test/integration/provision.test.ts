@@ -5,29 +5,22 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
-import { Worker } from '../../src/platform/jobs/worker.js'
 import { type client, json, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
+import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
 
 describe('provisioning with a running worker', () => {
   let t: TestEnv
-  let worker: Worker
+  let env: WorkerEnv
   let api: ReturnType<typeof client>
   let ws: string
   before(async () => {
-    t = await createTestEnv()
-    worker = new Worker(t.c).start()
-    const owner = await newUser(t)
-    api = owner.api
-    ws = (await newWorkspace(owner)).id
+    env = await createWorkerEnv()
+    ;({ t, api, ws } = env)
   })
-  after(async () => {
-    await worker.stop()
-    await t.close()
-  })
+  after(() => env.close())
 
   test('a 20-megapixel JPEG is listed in GET /api/images within 2 s of the upload answer', async () => {
     // A photograph scaled to 20 MP (5472x3648, a common camera size), as a camera would write it.

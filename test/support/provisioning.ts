@@ -2,11 +2,37 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FileTable } from '../../src/platform/db/tables.js'
-import type { Client } from '../factories.js'
-import type { TestEnv } from '../harness.js'
+import { Worker } from '../../src/platform/jobs/worker.js'
+import { type Client, newUser, newWorkspace } from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
 
 /** The shared corpus of real files (never copied into the project). */
 export const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus')
+
+/** A test env with a running worker and an owner's workspace: what every provisioning test starts from. */
+export interface WorkerEnv {
+  t: TestEnv
+  api: Client
+  ws: string
+  /** Stops the worker, then closes the env. */
+  close(): Promise<void>
+}
+
+export async function createWorkerEnv(overrides: Record<string, string> = {}): Promise<WorkerEnv> {
+  const t = await createTestEnv(overrides)
+  const worker = new Worker(t.c, { concurrency: t.c.config.workerConcurrency }).start()
+  const owner = await newUser(t)
+  const ws = (await newWorkspace(owner)).id
+  return {
+    t,
+    api: owner.api,
+    ws,
+    close: async () => {
+      await worker.stop()
+      await t.close()
+    },
+  }
+}
 
 export interface UploadedFile {
   id: string
