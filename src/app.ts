@@ -22,6 +22,7 @@ const PUBLIC_PATHS = new Set(['/api/openapi.json'])
 
 /** Builds the HTTP app on a container; never listens, so tests drive it with inject(). */
 export async function buildApp(c: Container): Promise<App> {
+  const requestLogging = c.config.logLevel === 'debug' || c.config.logLevel === 'trace'
   const app = Fastify({
     loggerInstance: c.log as FastifyBaseLogger,
     genReqId: (req) => {
@@ -29,9 +30,10 @@ export async function buildApp(c: Container): Promise<App> {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     },
     // Request lines are debug-level noise on a hot path; errors are always logged with their request id.
-    logController: new LogController({
-      disableRequestLogging: c.config.logLevel !== 'debug' && c.config.logLevel !== 'trace',
-    }),
+    logController: new LogController({ disableRequestLogging: !requestLogging }),
+    // Without request lines a per-request child logger is pure cost: the error handler names the request itself.
+    childLoggerFactory: (logger, bindings, options) =>
+      requestLogging ? logger.child(bindings, options) : logger,
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -48,29 +50,35 @@ export async function buildApp(c: Container): Promise<App> {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('not_found', 'Route not found')))
   app.decorateRequest('principal', null)
+  app.decorateRequest('reads', undefined)
   app.addSchema(ErrorBody)
 
-  await app.register(cors, {
-    origin: c.config.corsOrigins.includes('*') ? true : [...c.config.corsOrigins],
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Range', 'If-None-Match', 'If-Range', 'X-Request-Id'],
-    exposedHeaders: [
-      'ETag',
-      'Retry-After',
-      'X-Request-Id',
-      'Content-Disposition',
-      'Content-Range',
-      'Accept-Ranges',
-      'Location',
-    ],
-    maxAge: 600,
-  })
+  // Only when some origin is allowed: without it no answer needs CORS headers, or the work to decide them.
+  if (c.config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: c.config.corsOrigins.includes('*') ? true : [...c.config.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Range', 'If-None-Match', 'If-Range', 'X-Request-Id'],
+      exposedHeaders: [
+        'ETag',
+        'Retry-After',
+        'X-Request-Id',
+        'Content-Disposition',
+        'Content-Range',
+        'Accept-Ranges',
+        'Location',
+      ],
+      maxAge: 600,
+    })
+  }
   // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
     const path = req.url.split('?', 1)[0]!
     if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return
-    req.principal = await c.tokens.authenticate(req.headers.authorization)
+    // One version check per request: its token and roles come from the cache as of now.
+    req.reads = c.reads.snapshot()
+    req.principal = await c.tokens.authenticate(req.headers.authorization, req.reads)
     c.rateLimiter.take(req.principal.tokenId)
   })
 

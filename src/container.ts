@@ -40,6 +40,8 @@ export interface Container {
   readonly clock: Clock
   readonly cursors: CursorCodec
   readonly access: Access
+  /** Tokens and roles kept in memory until anything is written; each request takes a snapshot. */
+  readonly reads: ReadCache
   readonly rateLimiter: RateLimiter
   readonly queue: DbJobQueue
   /** Original bytes; `cleanup()` runs once at server start (main.ts), not here: CLI commands build a container too. */
@@ -75,7 +77,7 @@ export async function createContainer(
   const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
   // The reads every request makes (its token, its roles), kept until anything is written.
   const reads = new ReadCache(database.version)
-  const access = new Access(db, reads)
+  const access = new Access(db)
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
@@ -144,7 +146,8 @@ export async function createContainer(
     provider,
     delivery,
     users: new UsersService(base),
-    tokens: new TokensService({ ...base, cache: reads }),
+    reads,
+    tokens: new TokensService(base),
     workspaces: new WorkspacesService({ ...base, access, purge: (trx, id) => files.purgeWorkspace(trx, id) }),
     files,
     images: new ImagesService({

@@ -1,3 +1,4 @@
+import type { CachedReads } from '../platform/db/read-cache.js'
 import type { UserRole } from '../platform/db/tables.js'
 
 /** Who is calling: resolved once per request from the bearer token. */
@@ -11,4 +12,6 @@ export interface Principal {
 export interface Ctx {
   readonly principal: Principal
   readonly requestId: string
+  /** The read cache as of the request's start (its token was read through it); absent: read the database. */
+  readonly reads?: CachedReads
 }

@@ -56,11 +56,16 @@ function safeMessage(err: Partial<FastifyError>): string {
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const appError = toAppError(err)
   if (!appError) {
-    request.log.error({ err }, 'unhandled error')
+    logError(request, err, 'unhandled error')
     return sendError(reply, new AppError('internal', 'Internal server error'))
   }
-  if (appError.code === 'internal') request.log.error({ err }, 'internal error')
+  if (appError.code === 'internal') logError(request, err, 'internal error')
   return sendError(reply, appError)
+}
+
+/** Requests log through the server's logger unless request logging is on (see app.ts): then name the request here. */
+function logError(request: FastifyRequest, err: unknown, message: string) {
+  request.log.error(request.log === request.server.log ? { err, reqId: request.id } : { err }, message)
 }
 
 export function sendError(reply: FastifyReply, error: AppError) {

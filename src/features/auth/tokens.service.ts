@@ -2,7 +2,7 @@ import type { Ctx, Principal } from '../../http/context.js'
 import type { CursorCodec } from '../../http/cursor.js'
 import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
-import type { ReadCache } from '../../platform/db/read-cache.js'
+import type { CachedReads } from '../../platform/db/read-cache.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
@@ -26,21 +26,22 @@ export class TokensService {
       db: Db
       clock: Clock
       cursors: CursorCodec
-      /** Token lookups, kept while the database is unchanged: a revocation holds on the next request. */
-      cache?: ReadCache
     },
   ) {
     this.tokens = new TokensRepository(deps.db)
     this.users = new UsersRepository(deps.db)
   }
 
-  /** Resolves a bearer header to a principal; every failure is the same 401. */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /**
+   * Resolves a bearer header to a principal; every failure is the same 401.
+   * Through `reads`, a token seen before is not looked up again while the database is unchanged.
+   */
+  async authenticate(authorization: string | undefined, reads?: CachedReads): Promise<Principal> {
     const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
     if (!match) throw errors.unauthorized()
     const hash = hashSecret(match[1]!)
     const find = () => this.tokens.findByHash(hash)
-    const row = await (this.deps.cache ? this.deps.cache.through(`token ${hash}`, find) : find())
+    const row = await (reads ? reads.through(`token ${hash}`, find) : find())
     if (!row) throw errors.unauthorized()
     if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.deps.clock.now().getTime()) {
       throw errors.unauthorized('The token has expired')

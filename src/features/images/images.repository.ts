@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../../platform/db/executor.js'
+import { prepared } from '../../platform/db/prepared.js'
 import type { ImageTable } from '../../platform/db/tables.js'
 
 export type ImageRow = ImageTable
@@ -20,6 +21,16 @@ const IMAGE_COLUMNS = [
   'images.exif_gps',
   'images.created_at',
 ] as const
+
+// The two single-image reads are the API's hottest queries: compiled once.
+const byId = prepared(
+  (db, id: string) => db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id),
+  'img_',
+)
+const byFileId = prepared(
+  (db, fileId: string) => db.selectFrom('images').select(IMAGE_COLUMNS).where('images.file_id', '=', fileId),
+  'fil_',
+)
 
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
@@ -62,16 +73,12 @@ export class ImagesRepository {
 
   // Reads
 
-  findById(db: Executor, id: string): Promise<ImageRow | undefined> {
-    return db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id).executeTakeFirst()
+  async findById(db: Executor, id: string): Promise<ImageRow | undefined> {
+    return (await byId(db, id))[0]
   }
 
-  findByFileId(db: Executor, fileId: string): Promise<ImageRow | undefined> {
-    return db
-      .selectFrom('images')
-      .select(IMAGE_COLUMNS)
-      .where('images.file_id', '=', fileId)
-      .executeTakeFirst()
+  async findByFileId(db: Executor, fileId: string): Promise<ImageRow | undefined> {
+    return (await byFileId(db, fileId))[0]
   }
 
   /**

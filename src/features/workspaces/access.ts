@@ -1,6 +1,5 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
-import type { ReadCache } from '../../platform/db/read-cache.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
@@ -18,14 +17,11 @@ export interface WorkspaceAccess {
  * caller can see it but its role is below `need`.
  */
 export class Access {
-  constructor(
-    private readonly db: Db,
-    /** Roles and visible workspaces by caller; empty after any write (see ReadCache). */
-    private readonly cache?: ReadCache,
-  ) {}
+  constructor(private readonly db: Db) {}
 
-  private cached<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
-    return this.cache ? this.cache.through(`access ${key}`, load) : load()
+  /** Roles and visible workspaces come through the request's read cache (see ReadCache), when it has one. */
+  private cached<V>(ctx: Ctx, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    return ctx.reads ? ctx.reads.through(`access ${key}`, load) : load()
   }
 
   async workspace(
@@ -37,7 +33,7 @@ export class Access {
     if (!isId('ws', workspaceId)) throw errors.notFound(resource)
     const { userId } = ctx.principal
     if (ctx.principal.role === 'admin') {
-      const row = await this.cached(`a ${userId} ${workspaceId}`, () =>
+      const row = await this.cached(ctx, `a ${userId} ${workspaceId}`, () =>
         this.db
           .selectFrom('workspaces')
           .leftJoin('members', (j) =>
@@ -50,7 +46,7 @@ export class Access {
       if (!row) throw errors.notFound(resource)
       return { role: row.role }
     }
-    const member = await this.cached(`m ${userId} ${workspaceId}`, () =>
+    const member = await this.cached(ctx, `m ${userId} ${workspaceId}`, () =>
       this.db
         .selectFrom('members')
         .select('role')
@@ -66,7 +62,7 @@ export class Access {
   /** Workspace ids the caller may read; null means every workspace (admins). */
   async visibleWorkspaceIds(ctx: Ctx): Promise<string[] | null> {
     if (ctx.principal.role === 'admin') return null
-    const ids = await this.cached(`v ${ctx.principal.userId}`, async () => {
+    const ids = await this.cached(ctx, `v ${ctx.principal.userId}`, async () => {
       const rows = await this.db
         .selectFrom('members')
         .select('workspace_id')

@@ -11,6 +11,7 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type SqliteDatabase,
+  type SqliteStatement,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -54,15 +55,16 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 10000')
-    // data_version moves when another connection commits; total_changes() with every row this one writes.
-    const changes = sqlite.prepare('select data_version, total_changes() from pragma_data_version').raw()
+    // data_version moves when another connection commits; `writes` counts every writing statement of this one.
+    const dataVersion = sqlite.prepare('pragma data_version').pluck()
+    const statements = preparedOnce(sqlite)
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }),
+      dialect: new ImmediateSqliteDialect({ database: statements }),
     })
     return {
       db,
       capabilities: { driver: 'sqlite', skipLocked: false },
-      version: () => (sqlite.open ? (changes.get() as number[]).join(':') : null),
+      version: () => (sqlite.open ? `${dataVersion.get()}:${statements.writes}` : null),
       destroy: () => db.destroy(),
     }
   }
@@ -85,16 +87,39 @@ const MAX_STATEMENTS = 500
  * indexed lookups most requests make. The app issues a small set of SQL texts,
  * so each is prepared once and reused: safe, as Kysely runs one query at a time
  * on SQLite's single connection. Bounded: texts that vary (an `in` list of any
- * length) start the cache over rather than grow it.
+ * length) start the cache over rather than grow it. Every run of a statement
+ * that may write is counted, for DatabaseHandle.version.
  */
-function preparedOnce(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>()
+function preparedOnce(sqlite: SQLite.Database): SqliteDatabase & { readonly writes: number } {
+  const statements = new Map<string, SqliteStatement>()
+  let writes = 0
+  const counted = (stmt: SQLite.Statement): SqliteStatement =>
+    stmt.readonly
+      ? stmt
+      : {
+          reader: stmt.reader,
+          all: (params) => {
+            writes++
+            return stmt.all(params)
+          },
+          run: (params) => {
+            writes++
+            return stmt.run(params)
+          },
+          iterate: (params) => {
+            writes++
+            return stmt.iterate(params)
+          },
+        }
   return {
+    get writes() {
+      return writes
+    },
     prepare(text: string) {
       let stmt = statements.get(text)
       if (!stmt) {
         if (statements.size >= MAX_STATEMENTS) statements.clear()
-        stmt = sqlite.prepare(text)
+        stmt = counted(sqlite.prepare(text))
         statements.set(text, stmt)
       }
       return stmt

@@ -2,9 +2,10 @@
  * Reads kept in process memory for as long as the database is unchanged: any
  * write, by this process or another on the same database, empties the cache
  * (DatabaseHandle.version), so a revoked token or a removed member is refused
- * on the very next request. Where the database cannot tell cheaply that it
- * changed (version() is null: PostgreSQL) every read goes to the database.
- * Callers share one cache and keep their keys apart with a prefix.
+ * by every request that starts after the revocation committed. Where the
+ * database cannot tell cheaply that it changed (version() is null:
+ * PostgreSQL) every read goes to the database. Callers share one cache and
+ * keep their keys apart with a prefix.
  */
 export class ReadCache {
   private readonly entries = new Map<string, unknown>()
@@ -15,22 +16,44 @@ export class ReadCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  /** The cached value of `key`, or `load()`'s, kept only if nothing was written while it loaded. */
-  async through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
-    const before = this.version()
-    if (before === null) return load()
-    if (before !== this.seen) {
+  /**
+   * The cache as of now: one version check, taken when a request starts and
+   * used for all of its lookups, so no entry older than the request's start
+   * is ever served to it.
+   */
+  snapshot(): CachedReads {
+    const at = this.version()
+    if (at !== null && at !== this.seen) {
       this.entries.clear()
-      this.seen = before
+      this.seen = at
     }
-    const hit = this.entries.get(key) as V | undefined
-    if (hit !== undefined) return hit
+    return { through: (key, load) => this.through(at, key, load) }
+  }
+
+  private async through<V>(
+    at: string | null,
+    key: string,
+    load: () => Promise<V | undefined>,
+  ): Promise<V | undefined> {
+    if (at === null) return load()
+    // Entries belong to `seen`; once a later snapshot moved it on, this one reads the database.
+    if (this.seen === at) {
+      const hit = this.entries.get(key) as V | undefined
+      if (hit !== undefined) return hit
+    }
     const value = await load()
+    // Kept only if nothing was written since the snapshot, so the value is as new as the version it is filed under.
     // Absent rows are not kept: unknown tokens sent at random must not evict the known ones.
-    if (value !== undefined && this.version() === before) {
+    if (value !== undefined && this.seen === at && this.version() === at) {
       if (this.entries.size >= this.maxEntries) this.entries.clear()
       this.entries.set(key, value)
     }
     return value
   }
+}
+
+/** Lookups through a ReadCache snapshot; see ReadCache.snapshot. */
+export interface CachedReads {
+  /** The cached value of `key`, or `load()`'s. */
+  through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined>
 }
