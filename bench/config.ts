@@ -29,6 +29,8 @@ export interface BenchConfig {
   profileDir: string | null
   /** Only the read endpoints whose name matches (e.g. `get by id`). */
   only: RegExp | null
+  /** Pictura's API_PROCESSES: its HTTP processes (node:cluster); memory is then summed over all of them. */
+  apiProcesses: number
 }
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -67,6 +69,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     build: env.BENCH_BUILD !== '0',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : null,
     only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY, 'i') : null,
+    apiProcesses: Math.max(1, int('BENCH_API_PROCESSES', 1)),
   }
 }
 

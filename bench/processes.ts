@@ -91,35 +91,77 @@ export function bare(env: Record<string, string>): Promise<Server> {
   })
 }
 
-/** Resident memory of a process, in MiB: now, and the high-water mark since it started. */
-export function memoryOf(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
+/** A process and its children (a cluster's API processes), by pid. */
+function tree(pid: number): number[] {
+  let children: number[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+  } catch {}
+  return [pid, ...children]
 }
 
-/** Samples a process's RSS every 100 ms; `stop()` returns the peak seen and the kernel's own high-water mark. */
+/**
+ * Memory of a server in MiB, summed over its processes: resident now, each
+ * process's own high-water mark (their sum bounds the peak from above), and
+ * the proportional set size, which counts pages the processes share (code,
+ * libraries) once instead of once per process.
+ */
+export function memoryOf(pid: number): { rss: number; hwm: number; pss: number } {
+  let rss = 0
+  let hwm = 0
+  let pss = 0
+  for (const p of tree(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8')
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+      rss += kb('VmRSS')
+      hwm += kb('VmHWM')
+      pss += Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0)
+    } catch {
+      if (p === pid) throw new Error(`process ${pid} is gone`)
+    }
+  }
+  return { rss: rss / 1024, hwm: hwm / 1024, pss: pss / 1024 }
+}
+
+/** Samples a server's memory every 100 ms; `stop()` returns the peaks seen and the kernel's own high-water marks. */
 export function sampleMemory(pid: number) {
   const start = memoryOf(pid)
   let peak = start.rss
+  let pssPeak = start.pss
+  const sample = () => {
+    const now = memoryOf(pid)
+    peak = Math.max(peak, now.rss)
+    pssPeak = Math.max(pssPeak, now.pss)
+    return now
+  }
   const timer = setInterval(() => {
     try {
-      peak = Math.max(peak, memoryOf(pid).rss)
+      sample()
     } catch {
       // The process ended; the last sample stands.
     }
   }, 100)
   return {
     start: start.rss,
-    stop(): { start: number; peak: number; hwm: number } {
+    stop(): MemoryPeaks {
       clearInterval(timer)
       let hwm = peak
       try {
-        const now = memoryOf(pid)
-        peak = Math.max(peak, now.rss)
-        hwm = now.hwm
+        hwm = sample().hwm
       } catch {}
-      return { start: start.rss, peak, hwm }
+      return { start: start.rss, peak, hwm, pss: pssPeak }
     },
   }
+}
+
+/** MiB: resident at start, sampled peak, the kernel's high-water mark, sampled peak of the proportional set size. */
+export interface MemoryPeaks {
+  start: number
+  peak: number
+  hwm: number
+  pss: number
 }

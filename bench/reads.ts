@@ -1,7 +1,7 @@
 import autocannon from 'autocannon'
 import { CursorCodec } from '../src/http/cursor.js'
 import type { BenchConfig } from './config.js'
-import { bare, pictura, type Server, sampleMemory } from './processes.js'
+import { bare, type MemoryPeaks, pictura, type Server, sampleMemory } from './processes.js'
 import type { Fixture } from './seed.js'
 
 export interface Load {
@@ -21,9 +21,11 @@ export interface ReadRow {
 export interface ReadReport {
   rows: ReadRow[]
   /** Pictura's resident memory through the read load (MiB). */
-  memory: { start: number; peak: number; hwm: number }
+  memory: MemoryPeaks
   /** Endpoints whose first answer differed between the two servers (they must write the same bytes). */
   mismatches: string[]
+  /** The admin list with one client: its latency without queueing behind 15 other connections. */
+  adminAlone?: { pictura: Load; bare: Load }
 }
 
 interface Endpoint {
@@ -119,13 +121,19 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
     BARE_MEMBER_SCOPE: fx.memberScope.join(','),
   })
   const p = await pictura(
-    { DATABASE_URL: fx.databaseUrl, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: '0' },
+    {
+      DATABASE_URL: fx.databaseUrl,
+      DATA_DIR: dataDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      API_PROCESSES: String(cfg.apiProcesses),
+    },
     cfg.profileDir,
   )
   const memory = sampleMemory(p.pid)
   const rows: ReadRow[] = []
   const mismatches: string[] = []
   let mem: ReadReport['memory'] | undefined
+  let adminAlone: ReadReport['adminAlone']
   try {
     const eps = endpoints(fx).filter((e) => !cfg.only || cfg.only.test(e.name))
     for (const ep of eps) {
@@ -161,10 +169,15 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
         `${fx.driver} ${ep.name}: pictura ${picturaLoad.rps.toFixed(0)}/s p99 ${picturaLoad.p99} ms, bare ${bareLoad.rps.toFixed(0)}/s (${(picturaLoad.rps / bareLoad.rps).toFixed(2)})`,
       )
     }
+    const admin = eps.find((e) => e.name.startsWith('admin'))
+    if (admin) {
+      const slice = Math.max(1, Math.round(cfg.duration / cfg.rounds))
+      adminAlone = { bare: await load(b, admin, slice, 1), pictura: await load(p, admin, slice, 1) }
+    }
     mem = memory.stop()
   } finally {
     await b.stop()
     await p.stop()
   }
-  return { rows, memory: mem, mismatches }
+  return { rows, memory: mem, mismatches, ...(adminAlone ? { adminAlone } : {}) }
 }

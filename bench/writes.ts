@@ -5,7 +5,7 @@ import path from 'node:path'
 import pg from 'pg'
 import sharp from 'sharp'
 import type { BenchConfig } from './config.js'
-import { memoryOf, pictura, type Server, sampleMemory } from './processes.js'
+import { type MemoryPeaks, memoryOf, pictura, type Server, sampleMemory } from './processes.js'
 
 export interface IngestReport {
   count: number
@@ -14,7 +14,7 @@ export interface IngestReport {
   uploadSeconds: number
   listedSeconds: number
   imagesPerSecond: number
-  memory: { start: number; peak: number; hwm: number }
+  memory: MemoryPeaks
 }
 
 export interface StreamReport {
@@ -54,6 +54,7 @@ async function freshServer(
       BOOTSTRAP_ADMIN_TOKEN: token,
       RATE_LIMIT_PER_MINUTE: '0',
       DATABASE_URL: databaseUrl,
+      API_PROCESSES: String(cfg.apiProcesses),
       ...env,
     },
     cfg.profileDir,

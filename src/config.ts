@@ -43,6 +43,8 @@ export interface Config {
   readonly maxImagePixels: number
   readonly variantCacheBytes: number
   readonly workerConcurrency: number
+  /** `pictura serve` runs this many HTTP processes on one port (node:cluster); 1 serves from the process itself. */
+  readonly apiProcesses: number
   /** `pictura serve` runs a provisioning worker too; false leaves the jobs to `pictura worker` processes. */
   readonly workerInProcess: boolean
   /** How long a worker's claim on a job holds without a heartbeat; a crashed worker's jobs return after it. */
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
       'an integer >= 0',
     ),
     workerConcurrency: read('WORKER_CONCURRENCY', 2, int(1, 64), 'an integer 1-64'),
+    apiProcesses: read('API_PROCESSES', 1, int(1, 64), 'an integer 1-64'),
     workerInProcess: read('WORKER_IN_PROCESS', true, bool, 'true or false'),
     jobLeaseMs: read('JOB_LEASE_MS', 60_000, int(1_000, 3_600_000), 'milliseconds from 1000 to 3600000'),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 /** Bearer secrets: `pic_` + 256 random bits; only their SHA-256 is ever stored. */
 export function mintSecret(): string {
@@ -6,5 +6,5 @@ export function mintSecret(): string {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex')
+  return hash('sha256', secret, 'hex')
 }

@@ -1,0 +1,129 @@
+import { buildApp } from './app.js'
+import { type ProcessRole, reportReady } from './cluster.js'
+import type { Config } from './config.js'
+import { type Container, createContainer } from './container.js'
+import { bootstrapAdmin } from './features/auth/bootstrap.js'
+import { describeSweep, parseSweepArgs, sweep } from './features/images/sweep.js'
+import { migrateToLatest, openDatabase } from './platform/db/database.js'
+import { Worker } from './platform/jobs/worker.js'
+import { createLogger, type Logger } from './shared/logger.js'
+
+/** The CLI's commands (see main.ts, which loads this module only when a command needs it). */
+
+/**
+ * The HTTP API, and a provisioning worker unless WORKER_IN_PROCESS=false. As
+ * one of a cluster's API processes (`role`), it cleans up and bootstraps only
+ * if it is the first, runs jobs only if told to, and reports to the primary
+ * instead of printing.
+ */
+export async function serve(config: Config, role: ProcessRole | null = null) {
+  const log = createLogger(config.logLevel)
+  const c = await createContainer(config, log)
+  // Only before any process of this deployment serves: afterwards a temp file may be an upload in flight.
+  if (role?.startup !== false) {
+    const leftovers = await c.blobs.cleanup()
+    if (leftovers > 0) log.info({ leftovers }, 'removed temp files of interrupted uploads')
+  }
+  const boot =
+    role?.startup === false
+      ? { created: false as const }
+      : await bootstrapAdmin(c, config.bootstrapAdminToken)
+  const app = await buildApp(c)
+  await app.listen({ port: config.port, host: config.host })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  const lines = [`Pictura listening on ${base} (database: ${config.db.driver}, data: ${config.dataDir})`]
+  if (boot.created) {
+    lines.push(
+      boot.generated
+        ? `Created ${boot.email} with this admin token (shown once, keep it):`
+        : `Created ${boot.email} with the token from BOOTSTRAP_ADMIN_TOKEN:`,
+      `  ${boot.generated ? boot.token : 'pic_… (from BOOTSTRAP_ADMIN_TOKEN)'}`,
+      `Try: curl -H "Authorization: Bearer ${boot.generated ? boot.token : '$BOOTSTRAP_ADMIN_TOKEN'}" ${base}/api/me`,
+    )
+  } else {
+    lines.push('Use the admin token printed at first start, or mint one: npx pictura token create --admin')
+  }
+  lines.push(`API reference: ${base}/docs`)
+  if (role) reportReady(lines)
+  else process.stdout.write(`${lines.join('\n')}\n`)
+  // Off when dedicated `pictura worker` processes do the provisioning; in a cluster, one API process runs it.
+  const worker = (role ? role.jobs : config.workerInProcess) ? startWorker(c) : null
+
+  onShutdown(log, async () => {
+    await app.close()
+    await worker?.stop()
+    await c.close()
+  })
+}
+
+export function startWorker(c: Container): Worker {
+  return new Worker(c, { concurrency: c.config.workerConcurrency, leaseMs: c.config.jobLeaseMs }).start()
+}
+
+/** Only the worker: provisioning scales apart from the API, on the same database and blob store. */
+export async function runWorker(config: Config) {
+  const log = createLogger(config.logLevel)
+  const c = await createContainer(config, log)
+  const worker = startWorker(c)
+  // The worker's poll timer is unref'd so it never holds a test open; on SQLite no socket holds this
+  // process either, and an idle worker would exit at once. Hold it until a signal stops it.
+  setInterval(() => {}, 1 << 30)
+  process.stdout.write(
+    `Pictura worker ${worker.id} running ${config.workerConcurrency} at a time (database: ${config.db.driver})\n`,
+  )
+  onShutdown(log, async () => {
+    await worker.stop()
+    await c.close()
+  })
+}
+
+/** On SIGTERM or SIGINT, once: `close` (stop accepting, finish what is in flight), then exit 0; 30 s at most. */
+function onShutdown(log: Logger, close: () => Promise<void>) {
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    setTimeout(() => process.exit(1), 30_000).unref()
+    await close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+export async function migrate(config: Config) {
+  const handle = openDatabase(config.db)
+  const applied = await migrateToLatest(handle.db)
+  await handle.destroy()
+  process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date\n')
+}
+
+export async function createAdminToken(config: Config) {
+  const c = await createContainer(config, createLogger('warn'))
+  await bootstrapAdmin(c, null)
+  const admin = await c.db
+    .selectFrom('users')
+    .select(['id', 'email'])
+    .where('role', '=', 'admin')
+    .orderBy('id')
+    .executeTakeFirstOrThrow()
+  const minted = await c.tokens.mint(admin.id, 'cli')
+  await c.close()
+  process.stdout.write(`Token for ${admin.email} (shown once):\n${minted.token}\n`)
+}
+
+/** Removes orphaned provider copies; logs (one line per removal) go to stderr, the summary to stdout. */
+export async function runSweep(config: Config, args: string[]) {
+  const options = parseSweepArgs(args)
+  const c = await createContainer(config, createLogger(config.logLevel, process.stderr))
+  try {
+    const result = await sweep({ db: c.db, provider: c.provider, log: c.log, ...options })
+    process.stdout.write(`${describeSweep(result, options)}\n`)
+    if (result.failed > 0) process.exitCode = 1
+  } finally {
+    await c.close()
+  }
+}
