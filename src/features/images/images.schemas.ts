@@ -128,8 +128,16 @@ export interface ImageView {
  * `Image` schema above stays the documented shape and keys are emitted in its order.
  */
 export function imageJson(i: ImageView): string {
-  const s = JSON.stringify
+  const s = jsonString
   return `{"id":${s(i.id)},"fileId":${s(i.fileId)},"workspaceId":${s(i.workspaceId)},"cfImageId":${s(i.cfImageId)},"width":${i.width},"height":${i.height},"size":${i.size},"exif":${i.exifJson},"url":${s(i.url)},"createdAt":${s(i.createdAt)}}`
+}
+
+/** Characters a JSON string may hold as they are (ids, hex, ISO dates, URLs); anything else is escaped. */
+const PLAIN = /^[\w\-.:/+%~?=&@]*$/
+
+/** A string as JSON: quoted as is when nothing needs escaping, which is what ids, dates and URLs are. */
+function jsonString(value: string): string {
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)
 }
 
 export function imagePageJson(page: { data: ImageView[]; pageInfo: Static<typeof PageInfo> }): string {
