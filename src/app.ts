@@ -77,7 +77,7 @@ export async function buildApp(c: Container): Promise<App> {
     const path = req.url.split('?', 1)[0]!
     if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return
     // One version check per request: its token and roles come from the cache as of now.
-    req.reads = c.reads.snapshot()
+    req.reads = await c.reads.snapshot()
     req.principal = await c.tokens.authenticate(req.headers.authorization, req.reads)
     c.rateLimiter.take(req.principal.tokenId)
   })

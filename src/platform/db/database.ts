@@ -36,12 +36,29 @@ export interface DatabaseHandle {
   readonly db: Db
   readonly capabilities: Capabilities
   /**
-   * A value that changes whenever the database may have changed, through this
-   * process or any other; null where no cheap way to tell exists (PostgreSQL),
-   * and then nothing may be kept across requests (see ReadCache).
+   * A value that changes whenever the rows the read cache keeps may have
+   * changed, through this process or any other (see ReadCache): on SQLite the
+   * file's data_version with this connection's writes, on PostgreSQL the
+   * read_version row that triggers move with every write to those tables.
+   * Null once the database is closed.
    */
-  version(): string | null
+  version(): string | null | Promise<string | null>
   destroy(): Promise<void>
+}
+
+/**
+ * Runs one read statement straight on the driver, outside Kysely: on SQLite on
+ * a read-only connection of its own (it sees every committed write, never a
+ * transaction in flight), on PostgreSQL on the pool. For the hottest lookups
+ * (see prepared.ts), whose SQL Kysely compiled once.
+ */
+export type DirectRead = (sql: string, parameters: readonly unknown[]) => Promise<unknown[]>
+
+const directReads = new WeakMap<object, DirectRead>()
+
+/** The direct reader of a database opened here; undefined for a transaction, which must read through itself. */
+export function directReadOf(db: object): DirectRead | undefined {
+  return directReads.get(db)
 }
 
 // BIGINT (int8) comes back as a string by default; our counts and sizes fit in a double.
@@ -61,22 +78,42 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     const db = new Kysely<Database>({
       dialect: new ImmediateSqliteDialect({ database: statements }),
     })
+    const reader = new SQLite(config.file, { readonly: true })
+    const readerStatements = preparedOnce(reader)
+    directReads.set(db, async (text, parameters) => readerStatements.prepare(text).all(parameters))
     return {
       db,
       capabilities: { driver: 'sqlite', skipLocked: false },
       version: () => (sqlite.open ? `${dataVersion.get()}:${statements.writes}` : null),
-      destroy: () => db.destroy(),
+      destroy: async () => {
+        await db.destroy()
+        reader.close()
+      },
     }
   }
   const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
+  const nameOf = statementNames()
   const db = new Kysely<Database>({
-    dialect: new CurrentSchemaPostgresDialect({ pool: namedStatements(pool) }),
+    dialect: new CurrentSchemaPostgresDialect({ pool: namedStatements(pool, nameOf) }),
   })
+  const read: DirectRead = async (text, values) => {
+    const result = await pool.query({ name: nameOf(text), text, values: values as unknown[] })
+    return result.rows
+  }
+  directReads.set(db, read)
+  let open = true
   return {
     db,
     capabilities: { driver: 'postgres', skipLocked: true },
-    version: () => null,
-    destroy: () => db.destroy(),
+    version: async () => {
+      if (!open) return null
+      const [row] = (await read('select version from read_version where id = 1', [])) as { version: number }[]
+      return row ? String(row.version) : null
+    },
+    destroy: () => {
+      open = false
+      return db.destroy()
+    },
   }
 }
 
@@ -128,14 +165,10 @@ function preparedOnce(sqlite: SQLite.Database): SqliteDatabase & { readonly writ
   }
 }
 
-/**
- * The same on PostgreSQL: a named statement is parsed and planned once per
- * connection instead of on every query. Only the first MAX_STATEMENTS texts
- * get a name, so no connection holds more than that many.
- */
-function namedStatements(pool: pg.Pool): PostgresPool {
+/** Names for statement texts, the first MAX_STATEMENTS of them; the others run unnamed. */
+function statementNames(): (text: string) => string | undefined {
   const names = new Map<string, string>()
-  const nameOf = (text: string) => {
+  return (text) => {
     let name = names.get(text)
     if (name === undefined && names.size < MAX_STATEMENTS) {
       name = `k${names.size}`
@@ -143,6 +176,14 @@ function namedStatements(pool: pg.Pool): PostgresPool {
     }
     return name
   }
+}
+
+/**
+ * The same on PostgreSQL: a named statement is parsed and planned once per
+ * connection instead of on every query. Only the first MAX_STATEMENTS texts
+ * get a name, so no connection holds more than that many.
+ */
+function namedStatements(pool: pg.Pool, nameOf: (text: string) => string | undefined): PostgresPool {
   // One wrapper per pooled client, so Kysely finds its connection for it again.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   return {

@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery } from 'kysely'
+import { directReadOf } from './database.js'
 import type { Executor } from './executor.js'
 
 /**
@@ -6,7 +7,9 @@ import type { Executor } from './executor.js'
  * parameters. On the hottest reads (an image by id) building and compiling a
  * Kysely query costs more than the indexed lookup itself. `build` receives
  * `sentinels` in place of the real arguments; the compiled parameters must be
- * exactly those, in that order, so each call can swap in its own.
+ * exactly those, in that order, so each call can swap in its own. Outside a
+ * transaction the statement skips Kysely's executor too (DirectRead): only
+ * for reads.
  */
 export function prepared<R, A extends readonly string[]>(
   build: (db: Executor, ...args: A) => Compilable<R>,
@@ -19,6 +22,7 @@ export function prepared<R, A extends readonly string[]>(
     let query = compiled.get(adapter)
     if (!query) {
       query = build(db, ...sentinels).compile()
+      if (query.query.kind !== 'SelectQueryNode') throw new Error(`prepared: only reads: ${query.sql}`)
       if (
         query.parameters.length !== sentinels.length ||
         query.parameters.some((p, i) => p !== sentinels[i])
@@ -27,6 +31,8 @@ export function prepared<R, A extends readonly string[]>(
       }
       compiled.set(adapter, query)
     }
+    const direct = directReadOf(db)
+    if (direct) return (await direct(query.sql, args)) as R[]
     return (await db.executeQuery<R>({ ...query, parameters: args })).rows
   }
 }

@@ -2,9 +2,8 @@
  * Reads kept in process memory for as long as the database is unchanged: any
  * write, by this process or another on the same database, empties the cache
  * (DatabaseHandle.version), so a revoked token or a removed member is refused
- * by every request that starts after the revocation committed. Where the
- * database cannot tell cheaply that it changed (version() is null:
- * PostgreSQL) every read goes to the database. Callers share one cache and
+ * by every request that starts after the revocation committed. Without a
+ * version (null) every read goes to the database. Callers share one cache and
  * keep their keys apart with a prefix.
  */
 export class ReadCache {
@@ -12,7 +11,7 @@ export class ReadCache {
   private seen: string | null = null
 
   constructor(
-    private readonly version: () => string | null,
+    private readonly version: () => string | null | Promise<string | null>,
     private readonly maxEntries = 10_000,
   ) {}
 
@@ -21,8 +20,8 @@ export class ReadCache {
    * used for all of its lookups, so no entry older than the request's start
    * is ever served to it.
    */
-  snapshot(): CachedReads {
-    const at = this.version()
+  async snapshot(): Promise<CachedReads> {
+    const at = await this.version()
     if (at !== null && at !== this.seen) {
       this.entries.clear()
       this.seen = at
@@ -42,9 +41,10 @@ export class ReadCache {
       if (hit !== undefined) return hit
     }
     const value = await load()
-    // Kept only if nothing was written since the snapshot, so the value is as new as the version it is filed under.
-    // Absent rows are not kept: unknown tokens sent at random must not evict the known ones.
-    if (value !== undefined && this.seen === at && this.version() === at) {
+    // Loaded after the snapshot, the value is at least as new as the version it is filed under; once a newer
+    // snapshot moved `seen` on, it is not kept. Absent rows are not kept either: unknown tokens sent at random
+    // must not evict the known ones.
+    if (value !== undefined && this.seen === at) {
       if (this.entries.size >= this.maxEntries) this.entries.clear()
       this.entries.set(key, value)
     }

@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import { initial } from './20261126-initial.js'
+import { readVersion } from './20261127-read-version.js'
 
 /** Every migration, in order; names carry a date prefix so they sort as they were written. */
 const migrations: Record<string, Migration> = {
   '20261126-initial': initial,
+  '20261127-read-version': readVersion,
 }
 
 export const migrationProvider: MigrationProvider = {
