@@ -104,6 +104,67 @@ test('a PermanentJobError fails at once; an unknown kind fails with a reason', a
   assert.match(rb!.last_error ?? '', /No handler for job kind 'test.nobody'/)
 })
 
+test('a job completed in the handler’s transaction ends with it; the worker completes nothing more', async () => {
+  let outside = 0
+  const queue = Object.assign(Object.create(t.c.queue) as typeof t.c.queue, {
+    complete: (
+      job: Parameters<typeof t.c.queue.complete>[0],
+      trx?: Parameters<typeof t.c.queue.complete>[1],
+    ) => {
+      if (!trx) outside++
+      return t.c.queue.complete(job, trx)
+    },
+  })
+  const worker = new Worker(
+    {
+      queue,
+      jobHandlers: new Map<string, JobHandler>([
+        [
+          'test.atomic',
+          async (payload, _job, run) => {
+            await t.c.db.transaction().execute(async (trx) => {
+              await trx
+                .insertInto('settings')
+                .values({ key: String(payload.key), value: 'done' })
+                .execute()
+              await run?.complete(trx)
+            })
+          },
+        ],
+      ]),
+      log: t.c.log,
+    },
+    { backoffMs: 20, maxBackoffMs: 100 },
+  ).start()
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.atomic', payload: { key: 'test.atomic.1' } })
+  await until(async () => (await jobRow(id)) === undefined)
+  await worker.stop()
+  const marker = await t.c.db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', 'test.atomic.1')
+    .executeTakeFirst()
+  assert.equal(marker?.value, 'done')
+  assert.equal(outside, 0, 'no second delete after the handler’s own commit')
+})
+
+test('a transaction that completed its job and then rolled back leaves the job to retry', async () => {
+  const committed: number[] = []
+  const worker = workerWith({
+    'test.rollback': async (_payload, job, run) => {
+      await t.c.db.transaction().execute(async (trx) => {
+        await run?.complete(trx)
+        if (job.attempts === 1) throw new Error('the write failed after the job was completed in it')
+        committed.push(job.attempts)
+      })
+    },
+  })
+  const id = await t.c.queue.enqueue(t.c.db, { kind: 'test.rollback', payload: {} })
+  await until(async () => (await jobRow(id)) === undefined)
+  await worker.stop()
+  assert.deepEqual(committed, [2], 'the rolled-back completion did not end the job; the retry did')
+})
+
 test('runs at most `concurrency` jobs at once', async () => {
   let running = 0
   let peak = 0

@@ -11,7 +11,7 @@ import { AppError, errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/logger.js'
 import { ImagesRepository } from '../images/images.repository.js'
-import { isProvisionable, requestProvisioning } from '../images/provisioning.js'
+import { isProvisionable, queueProvisioning } from '../images/provisioning.js'
 import type { Access } from '../workspaces/access.js'
 import { safeFileName } from './file-name.js'
 import { type FileFilters, type FileRow, FilesRepository } from './files.repository.js'
@@ -77,16 +77,16 @@ export class FilesService {
         blob_key: key,
         created_at: clock.now().toISOString(),
         created_by: ctx.principal.userId,
-        image_status: 'none',
+        image_status: isProvisionable(mime) ? 'pending' : 'none',
         image_id: null,
         image_error: null,
       }
-      const provision = isProvisionable(mime)
       await db.transaction().execute(async (trx) => {
+        // The job first: the insert takes the workspace's counter row, which other uploads wait on.
+        if (row.image_status === 'pending') await queueProvisioning(trx, queue, id)
         if (!(await this.repo.insert(trx, row))) throw errors.notFound('workspace')
-        if (provision) await requestProvisioning(trx, queue, id)
       })
-      return toFile({ ...row, image_status: provision ? 'pending' : 'none' })
+      return toFile(row)
     } catch (err) {
       await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))
       throw err

@@ -18,13 +18,16 @@ export interface ImageAnalysis {
 export const decodeOptions = (maxPixels: number) =>
   ({ failOn: 'warning', limitInputPixels: maxPixels, sequentialRead: true }) as const
 
+/** Up to this many pixels (a few MB of raw pixels at most), analysis decodes without shrinking. */
+const SMALL_PIXELS = 512 * 512
+
 /**
  * Proves that `bytes` are an image this service can deliver and measures it.
  * A header is no proof (a truncated file has a perfect one), so every pixel of
- * the first page is decoded; the pixels are box-shrunk on the way, which reads
- * them all while keeping memory to a few strips. sharp runs on libuv threads,
- * so the event loop stays free. Anything undecodable is a PermanentJobError
- * with a reason a person can read.
+ * the first page is decoded; above SMALL_PIXELS the pixels are box-shrunk on
+ * the way, which reads them all while keeping memory to a few strips. sharp
+ * runs on libuv threads, so the event loop stays free. Anything undecodable
+ * is a PermanentJobError with a reason a person can read.
  */
 export async function analyseImage(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis> {
   let meta: Metadata
@@ -41,10 +44,11 @@ export async function analyseImage(bytes: Buffer, maxPixels: number): Promise<Im
       `The image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels`,
     )
   try {
-    await sharp(bytes, decodeOptions(maxPixels))
-      .resize({ width: Math.ceil(width / 16), kernel: 'linear', fastShrinkOnLoad: false })
-      .raw()
-      .toBuffer()
+    const decode = sharp(bytes, decodeOptions(maxPixels))
+    // A small image decodes straight to its pixels: below this size a shrink costs libvips more.
+    if (width * height > SMALL_PIXELS)
+      decode.resize({ width: Math.ceil(width / 16), kernel: 'linear', fastShrinkOnLoad: false })
+    await decode.raw().toBuffer()
   } catch (err) {
     throw new PermanentJobError(decodeFailure(err))
   }

@@ -40,20 +40,45 @@ const byFileId = prepared(
 export class ImagesRepository {
   /** Inserts the image and binds it to its file; false when the file already has one (a job that ran twice). */
   async insert(trx: Executor, row: ImageRow): Promise<boolean> {
+    return (await this.insertMany(trx, [row])).has(row.id)
+  }
+
+  /**
+   * Inserts several images with one statement per table (a provisioning
+   * batch): binds each to its file and counts them per workspace. Returns the
+   * ids inserted; a file that already has an image keeps it. The files must
+   * be distinct.
+   */
+  async insertMany(trx: Executor, rows: readonly ImageRow[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set()
     const inserted = await trx
       .insertInto('images')
-      .values(row)
+      .values([...rows])
       .onConflict((oc) => oc.column('file_id').doNothing())
-      .returning('id')
-      .executeTakeFirst()
-    if (!inserted) return false
-    await this.bump(trx, row.workspace_id, 1)
+      .returning(['id', 'file_id'])
+      .execute()
+    if (inserted.length === 0) return new Set()
     await trx
       .updateTable('files')
-      .set({ image_status: 'ready', image_id: row.id, image_error: null })
-      .where('id', '=', row.file_id)
+      .set((eb) => ({
+        image_status: 'ready',
+        image_id: eb.selectFrom('images').select('images.id').whereRef('images.file_id', '=', 'files.id'),
+        image_error: null,
+      }))
+      .where(
+        'id',
+        'in',
+        inserted.map((r) => r.file_id),
+      )
       .execute()
-    return true
+    const ids = new Set(inserted.map((r) => r.id))
+    const perWorkspace = new Map<string, number>()
+    for (const row of rows)
+      if (ids.has(row.id)) perWorkspace.set(row.workspace_id, (perWorkspace.get(row.workspace_id) ?? 0) + 1)
+    // Last, and in one order: every insert into a workspace waits on its counter row until commit.
+    for (const workspaceId of [...perWorkspace.keys()].sort())
+      await this.bump(trx, workspaceId, perWorkspace.get(workspaceId)!)
+    return ids
   }
 
   /** Deletes the image row; returns it (for the provider clean-up) or undefined when already gone. */

@@ -12,7 +12,7 @@ import type { Access } from '../workspaces/access.js'
 import { publicExifJson } from './exif.js'
 import { type ImageRow, ImagesRepository, type WorkspaceScope } from './images.repository.js'
 import type { ImageView } from './images.schemas.js'
-import { isProvisionable, requestProvisioning } from './provisioning.js'
+import { isProvisionable, queueProvisioning } from './provisioning.js'
 
 export interface ImagesDeps {
   db: Db
@@ -99,7 +99,7 @@ export class ImagesService {
     }
     const updated = await db.transaction().execute(async (trx) => {
       if (!(await this.repo.claimForProvisioning(trx, fileId))) return undefined
-      await requestProvisioning(trx, queue, fileId)
+      await queueProvisioning(trx, queue, fileId)
       return this.files.findById(trx, fileId)
     })
     if (!updated) {

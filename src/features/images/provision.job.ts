@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import { analyseImage } from './analyse.js'
 import { storedExif } from './exif.js'
-import { ImagesRepository } from './images.repository.js'
+import { ProvisionWrites } from './provision-writes.js'
 
 export interface ProvisionDeps {
   db: Db
@@ -20,28 +20,36 @@ export interface ProvisionDeps {
   now?: () => number
 }
 
-const images = new ImagesRepository()
-
 /**
  * JobKinds.provision `{fileId}`: decodes the original, measures it, reads its
  * EXIF, hands it to the provider and inserts the image row. Idempotent: the
  * image id comes from the job (a retried or re-claimed job uploads under the
  * same id, so the provider keeps one copy), and the row insert is conditional
- * on the file still waiting, so a job that runs twice leaves one image.
+ * on the file still waiting, so a job that runs twice leaves one image. The
+ * row and the job's end commit together, batched with other jobs' results
+ * that are ready at the same time (ProvisionWrites).
  */
 export function provisionHandler(deps: ProvisionDeps): JobHandler {
-  return async (payload, job) => {
+  const writes = new ProvisionWrites(deps.db, deps.capabilities, deps.log)
+  return async (payload, job, run) => {
     const fileId = payload.fileId
     if (typeof fileId !== 'string') throw new PermanentJobError('A provision job needs a fileId')
-    const file = await deps.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst()
-    // Deleted, already provisioned, or taken back (image deleted): nothing left to do.
-    if (file?.image_status !== 'pending') return
-    const existing = await deps.db
-      .selectFrom('images')
-      .select('id')
-      .where('file_id', '=', fileId)
+    // One read for both checks: the file, and whether an image already has it.
+    const file = await deps.db
+      .selectFrom('files')
+      .leftJoin('images', 'images.file_id', 'files.id')
+      .select([
+        'files.workspace_id',
+        'files.blob_key',
+        'files.mime',
+        'files.size',
+        'files.image_status',
+        'images.id as existing_image_id',
+      ])
+      .where('files.id', '=', fileId)
       .executeTakeFirst()
-    if (existing) return
+    // Deleted, already provisioned, or taken back (image deleted): nothing left to do.
+    if (file?.image_status !== 'pending' || file.existing_image_id !== null) return
 
     let result: { imageId: string; cfImageId: string; inserted: boolean }
     const started = performance.now()
@@ -65,13 +73,8 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
         height: analysis.height,
         bytes,
       })
-      const inserted = await deps.db.transaction().execute(async (trx) => {
-        let current = trx.selectFrom('files').select(['image_status']).where('id', '=', fileId)
-        // PostgreSQL: wait for a concurrent file delete to commit or roll back; SQLite serialises writers.
-        if (deps.capabilities.driver === 'postgres') current = current.forUpdate()
-        const now = await current.executeTakeFirst()
-        if (now?.image_status !== 'pending') return false
-        return images.insert(trx, {
+      const inserted = await writes.write(
+        {
           id: imageId,
           file_id: fileId,
           workspace_id: file.workspace_id,
@@ -82,8 +85,9 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
           size: file.size,
           ...storedExif(analysis.tags),
           created_at: new Date(deps.now?.() ?? Date.now()).toISOString(),
-        })
-      })
+        },
+        run,
+      )
       result = { imageId, cfImageId, inserted }
     } catch (err) {
       if (err instanceof PermanentJobError) await markFailed(deps.db, fileId, err.message)

@@ -15,12 +15,10 @@ export const PROVISIONABLE_MIMES: ReadonlySet<string> = new Set([
 
 export const isProvisionable = (mime: string) => PROVISIONABLE_MIMES.has(mime)
 
-/** Marks the file pending and queues its provisioning, in the caller's transaction. */
-export async function requestProvisioning(trx: Executor, queue: JobQueue, fileId: string): Promise<void> {
-  await trx
-    .updateTable('files')
-    .set({ image_status: 'pending', image_id: null, image_error: null })
-    .where('id', '=', fileId)
-    .execute()
+/**
+ * Queues the provisioning of a file the caller has just made `pending` (an
+ * upload inserts it so, a re-provision claims it), in the caller's transaction.
+ */
+export async function queueProvisioning(trx: Executor, queue: JobQueue, fileId: string): Promise<void> {
   await queue.enqueue(trx, { kind: JobKinds.provision, payload: { fileId } })
 }

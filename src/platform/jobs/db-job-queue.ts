@@ -69,8 +69,8 @@ export class DbJobQueue implements JobQueue {
     }))
   }
 
-  async complete(job: ClaimedJob): Promise<void> {
-    await this.db.deleteFrom('jobs').where('id', '=', job.id).execute()
+  async complete(job: ClaimedJob, trx: Executor = this.db): Promise<void> {
+    await trx.deleteFrom('jobs').where('id', '=', job.id).execute()
   }
 
   async retry(job: ClaimedJob, error: string, runAt: number): Promise<void> {

@@ -23,7 +23,8 @@ export interface ClaimedJob {
 export interface JobQueue {
   enqueue(db: Executor, job: NewJob): Promise<string>
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
-  complete(job: ClaimedJob): Promise<void>
+  /** Ends the job as done; with `trx`, inside the caller's transaction (the job ends when it commits). */
+  complete(job: ClaimedJob, trx?: Executor): Promise<void>
   /** Releases the job to run again at `runAt` (backoff), recording why. */
   retry(job: ClaimedJob, error: string, runAt: number): Promise<void>
   /** Ends the job for good, recording why. */
@@ -34,8 +35,23 @@ export interface JobQueue {
   extend(job: ClaimedJob, workerId: string, leaseMs: number): Promise<boolean>
 }
 
-/** Runs one job; must be idempotent (a job may run again after a crash). */
-export type JobHandler = (payload: Record<string, unknown>, job: ClaimedJob) => Promise<void>
+/** What a worker lends a running handler. */
+export interface JobRun {
+  /**
+   * Completes the job inside the handler's own transaction, so its result and
+   * the job's end commit together (one commit fewer, and no window in which
+   * the work is done but the job still due). A handler that calls this must
+   * let a failure of that transaction propagate; the worker then completes
+   * nothing itself.
+   */
+  complete(trx: Executor): Promise<void>
+}
+
+/**
+ * Runs one job; must be idempotent (a job may run again after a crash). `run`
+ * is absent when a job is run by hand (tests): the caller completes it.
+ */
+export type JobHandler = (payload: Record<string, unknown>, job: ClaimedJob, run?: JobRun) => Promise<void>
 
 /** Thrown by a handler for a failure that no retry can fix (an undecodable file): the job ends `failed` at once. */
 export class PermanentJobError extends Error {

@@ -168,9 +168,16 @@ export class Worker {
     try {
       const handler = this.deps.jobHandlers.get(job.kind)
       if (!handler) throw new PermanentJobError(`No handler for job kind '${job.kind}'`)
-      await handler(job.payload, job)
+      let completed = false
+      await handler(job.payload, job, {
+        complete: async (trx) => {
+          await queue.complete(job, trx)
+          completed = true
+        },
+      })
       clearInterval(heartbeat)
-      await queue.complete(job)
+      // A handler that completed the job in its own transaction has committed that already.
+      if (!completed) await queue.complete(job)
     } catch (err) {
       clearInterval(heartbeat)
       // A worker that gave the job back at shutdown must not also retry or fail it.
