@@ -91,6 +91,7 @@ describe('config', () => {
     ['IMAGE_PROVIDER', 'imgix'],
     ['BLOB_STORE', 'ftp'],
     ['BOOTSTRAP_ADMIN_TOKEN', 'hunter2'],
+    ['API_PROCESSES', '0'],
   ]
   for (const [name, value] of single) {
     test(`${name}=${value} is refused with a message naming ${name}`, () => {
