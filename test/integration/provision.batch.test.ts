@@ -28,6 +28,12 @@ const jpeg = () =>
     .jpeg()
     .toBuffer()
 
+/** The ids of those jobs still in the table. */
+async function jobsLeft(jobs: Map<string, ClaimedJob>): Promise<{ id: string }[]> {
+  const ids = [...jobs.values()].map((j) => j.id)
+  return t.c.db.selectFrom('jobs').select('id').where('id', 'in', ids).execute()
+}
+
 /** Uploads `n` JPEGs and claims their provision jobs, keyed by file id. */
 async function pendingFiles(n: number): Promise<Map<string, ClaimedJob>> {
   const ids: string[] = []
@@ -100,15 +106,7 @@ test('results ready together share a transaction; a bad one fails alone and its 
   assert.equal(await counter(), before + 3, 'counted once each, the failed one not at all')
   assert.equal(warnings.length, 1)
   assert.match(warnings[0]!, /"size":3,.*a provisioning batch failed/)
-  const left = await t.c.db
-    .selectFrom('jobs')
-    .select('id')
-    .where(
-      'id',
-      'in',
-      [...jobs.values()].map((j) => j.id),
-    )
-    .execute()
+  const left = await jobsLeft(jobs)
   assert.deepEqual(
     left.map((j) => j.id),
     [jobs.get(c!)!.id],
@@ -134,15 +132,7 @@ test('a file that is no longer pending gets no image, and its job still ends wit
     images.map((i) => i.id),
     ['img_gone_a'],
   )
-  const left = await t.c.db
-    .selectFrom('jobs')
-    .select('id')
-    .where(
-      'id',
-      'in',
-      [...jobs.values()].map((j) => j.id),
-    )
-    .execute()
+  const left = await jobsLeft(jobs)
   assert.equal(left.length, 0)
 })
 
