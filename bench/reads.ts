@@ -153,17 +153,20 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
         await load(p, ep, cfg.warmup, cfg.connections)
       }
     }
-    // Short alternating slices: the machine's load drifts, and both servers should see the same drift.
+    // Short alternating slices, rounds outermost: the machine's load drifts, and both servers, and every
+    // endpoint (the depth page is judged against the first page), should see the same drift.
     const slice = Math.max(1, Math.round(cfg.duration / cfg.rounds))
-    for (const ep of eps) {
-      const bareSlices: Load[] = []
-      const picturaSlices: Load[] = []
-      for (let r = 0; r < cfg.rounds; r++) {
-        bareSlices.push(await load(b, ep, slice, cfg.connections))
-        picturaSlices.push(await load(p, ep, slice, cfg.connections))
+    const bareSlices = eps.map((): Load[] => [])
+    const picturaSlices = eps.map((): Load[] => [])
+    for (let r = 0; r < cfg.rounds; r++) {
+      for (const [i, ep] of eps.entries()) {
+        bareSlices[i]!.push(await load(b, ep, slice, cfg.connections))
+        picturaSlices[i]!.push(await load(p, ep, slice, cfg.connections))
       }
-      const bareLoad = combine(bareSlices)
-      const picturaLoad = combine(picturaSlices)
+    }
+    for (const [i, ep] of eps.entries()) {
+      const bareLoad = combine(bareSlices[i]!)
+      const picturaLoad = combine(picturaSlices[i]!)
       rows.push({ endpoint: ep.name, pictura: picturaLoad, bare: bareLoad })
       log(
         `${fx.driver} ${ep.name}: pictura ${picturaLoad.rps.toFixed(0)}/s p99 ${picturaLoad.p99} ms, bare ${bareLoad.rps.toFixed(0)}/s (${(picturaLoad.rps / bareLoad.rps).toFixed(2)})`,
