@@ -20,14 +20,12 @@ export async function serve(config: Config, role: ProcessRole | null = null) {
   const log = createLogger(config.logLevel)
   const c = await createContainer(config, log)
   // Only before any process of this deployment serves: afterwards a temp file may be an upload in flight.
-  if (role?.startup !== false) {
+  const startup = role?.startup ?? true
+  if (startup) {
     const leftovers = await c.blobs.cleanup()
     if (leftovers > 0) log.info({ leftovers }, 'removed temp files of interrupted uploads')
   }
-  const boot =
-    role?.startup === false
-      ? { created: false as const }
-      : await bootstrapAdmin(c, config.bootstrapAdminToken)
+  const boot = startup ? await bootstrapAdmin(c, config.bootstrapAdminToken) : { created: false as const }
   const app = await buildApp(c)
   await app.listen({ port: config.port, host: config.host })
   const address = app.server.address()
@@ -58,7 +56,7 @@ export async function serve(config: Config, role: ProcessRole | null = null) {
   })
 }
 
-export function startWorker(c: Container): Worker {
+function startWorker(c: Container): Worker {
   return new Worker(c, { concurrency: c.config.workerConcurrency, leaseMs: c.config.jobLeaseMs }).start()
 }
 

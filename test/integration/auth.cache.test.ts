@@ -62,6 +62,17 @@ describe('auth and access caches honour every change at once', () => {
     assert.equal((await viewer.api.get('/api/workspaces')).json().pageInfo.total, 0)
   })
 
+  test('a workspace deleted by another process is gone for an admin on the next request', async () => {
+    const owner = await newUser(t)
+    const ws = await newWorkspace(owner)
+    const admin = client(t, t.adminToken)
+    // An admin who is no member: the access check reads the workspace row itself, not a membership.
+    for (let i = 0; i < 3; i++)
+      assert.equal((await admin.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 200)
+    await elsewhere('delete from workspaces where id = $1', [ws.id])
+    assert.equal((await admin.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 404)
+  })
+
   test('a role lowered through the API binds on the next request', async () => {
     const owner = await newUser(t)
     const editor = await newUser(t)

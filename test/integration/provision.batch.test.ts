@@ -6,21 +6,20 @@ import { ProvisionWrites } from '../../src/features/images/provision-writes.js'
 import { type ClaimedJob, type JobRun, JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { Worker } from '../../src/platform/jobs/worker.js'
 import { createLogger } from '../../src/shared/logger.js'
-import { type client, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { settled, upload } from '../support/provisioning.js'
+import type { Client } from '../factories.js'
+import type { TestEnv } from '../harness.js'
+import { createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 let t: TestEnv
-let api: ReturnType<typeof client>
+let api: Client
 let ws: string
+let env: WorkerEnv
 before(async () => {
   // No worker at first: the tests drive the writes and start their own.
-  t = await createTestEnv()
-  const owner = await newUser(t)
-  api = owner.api
-  ws = (await newWorkspace(owner)).id
+  env = await createWorkerEnv({}, { worker: false })
+  ;({ t, api, ws } = env)
 })
-after(() => t.close())
+after(() => env.close())
 
 let seq = 0
 const jpeg = () =>

@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
-import { type client, json, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
+import { type Client, json } from '../factories.js'
+import type { TestEnv } from '../harness.js'
 import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
@@ -14,7 +14,7 @@ const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures
 describe('provisioning with a running worker', () => {
   let t: TestEnv
   let env: WorkerEnv
-  let api: ReturnType<typeof client>
+  let api: Client
   let ws: string
   before(async () => {
     env = await createWorkerEnv()
@@ -108,16 +108,15 @@ type UploadedFileView = { image: { status: string; id: string | null; error: str
 
 describe('provisioning is idempotent', () => {
   let t: TestEnv
-  let api: ReturnType<typeof client>
+  let api: Client
   let ws: string
+  let env: WorkerEnv
   before(async () => {
     // No worker here: the test drives the handler itself.
-    t = await createTestEnv()
-    const owner = await newUser(t)
-    api = owner.api
-    ws = (await newWorkspace(owner)).id
+    env = await createWorkerEnv({}, { worker: false })
+    ;({ t, api, ws } = env)
   })
-  after(() => t.close())
+  after(() => env.close())
 
   test('a job run twice at once and once more leaves exactly one image', async () => {
     const file = await upload(api, ws, fixture('Landscape_1.jpg'), 'l1.jpg')

@@ -9,7 +9,10 @@ import { createTestEnv, type TestEnv } from '../harness.js'
 /** The shared corpus of real files (never copied into the project). */
 export const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus')
 
-/** A test env with a running worker and an owner's workspace: what every provisioning test starts from. */
+/**
+ * A test env with a running worker and an owner's workspace: what every
+ * provisioning test starts from. `worker: false` for tests that run jobs themselves.
+ */
 export interface WorkerEnv {
   t: TestEnv
   api: Client
@@ -18,9 +21,13 @@ export interface WorkerEnv {
   close(): Promise<void>
 }
 
-export async function createWorkerEnv(overrides: Record<string, string> = {}): Promise<WorkerEnv> {
+export async function createWorkerEnv(
+  overrides: Record<string, string> = {},
+  options: { worker?: boolean } = {},
+): Promise<WorkerEnv> {
   const t = await createTestEnv(overrides)
-  const worker = new Worker(t.c, { concurrency: t.c.config.workerConcurrency }).start()
+  const worker =
+    options.worker === false ? null : new Worker(t.c, { concurrency: t.c.config.workerConcurrency }).start()
   const owner = await newUser(t)
   const ws = (await newWorkspace(owner)).id
   return {
@@ -28,7 +35,7 @@ export async function createWorkerEnv(overrides: Record<string, string> = {}): P
     api: owner.api,
     ws,
     close: async () => {
-      await worker.stop()
+      await worker?.stop()
       await t.close()
     },
   }
