@@ -25,7 +25,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely'
 import pg from 'pg'
-import { ImagesRepository } from '../src/features/images/images.repository.js'
+import { ImagesRepository, imageList } from '../src/features/images/images.repository.js'
 import { CursorCodec } from '../src/http/cursor.js'
 import { paginate } from '../src/http/pagination.js'
 import type { Database } from '../src/platform/db/tables.js'
@@ -147,10 +147,11 @@ async function shapeOf(scopeLen: number | null, idsLen: number | null, dir: 'aft
   await paginate(
     { list: 'images', limit: LIMIT_SENTINEL, ids, ...(dir ? { [dir]: `${S}K` } : {}) },
     {
-      query: repo.listQuery(recDb, scope, ids),
-      key: 'images.id',
+      list: imageList,
+      db: recDb,
+      args: { scope, ids },
       keyOf: () => 'x',
-      total: () => repo.total(recDb, scope, ids),
+      total: () => repo.total(recDb, { scope, ids }),
     },
     codec,
   )

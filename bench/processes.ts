@@ -127,6 +127,22 @@ export function memoryOf(pid: number): { rss: number; hwm: number; pss: number }
   return { rss: rss / 1024, hwm: hwm / 1024, pss: pss / 1024 }
 }
 
+/** CPU seconds (user + system) a server has used so far, summed over its processes. */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = 0
+  for (const p of tree(pid)) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks / CLOCK_TICKS
+}
+
+/** USER_HZ, which /proc reports times in: 100 on every Linux the bench runs on. */
+const CLOCK_TICKS = 100
+
 /** Samples a server's memory every 100 ms; `stop()` returns the peaks seen and the kernel's own high-water marks. */
 export function sampleMemory(pid: number) {
   const start = memoryOf(pid)

@@ -1,13 +1,15 @@
 import autocannon from 'autocannon'
 import { CursorCodec } from '../src/http/cursor.js'
 import type { BenchConfig } from './config.js'
-import { bare, type MemoryPeaks, pictura, type Server, sampleMemory } from './processes.js'
+import { bare, cpuSecondsOf, type MemoryPeaks, pictura, type Server, sampleMemory } from './processes.js'
 import type { Fixture } from './seed.js'
 
 export interface Load {
   rps: number
   p50: number
   p99: number
+  /** The server's CPU time per request answered (µs): steadier than throughput on a shared machine. */
+  cpuUs: number
   /** Requests that were not 2xx, plus socket errors and timeouts: any makes the figure suspect. */
   failed: number
 }
@@ -66,6 +68,7 @@ function endpoints(fx: Fixture): Endpoint[] {
 
 async function load(server: Server, ep: Endpoint, duration: number, connections: number): Promise<Load> {
   let i = 0
+  const cpuBefore = cpuSecondsOf(server.pid)
   const result = await autocannon({
     url: server.url,
     connections,
@@ -81,8 +84,10 @@ async function load(server: Server, ep: Endpoint, duration: number, connections:
       },
     ],
   })
+  const cpu = cpuSecondsOf(server.pid) - cpuBefore
   return {
     rps: result.requests.average,
+    cpuUs: result.requests.total > 0 ? (cpu * 1e6) / result.requests.total : 0,
     p50: result.latency.p50,
     p99: result.latency.p99,
     failed: result.non2xx + result.errors + result.timeouts,
@@ -98,6 +103,7 @@ function combine(slices: Load[]): Load {
   return {
     rps: slices.reduce((a, s) => a + s.rps, 0) / slices.length,
     p50: median(slices.map((s) => s.p50)),
+    cpuUs: slices.reduce((a, s) => a + s.cpuUs, 0) / slices.length,
     p99: median(slices.map((s) => s.p99)),
     failed: slices.reduce((a, s) => a + s.failed, 0),
   }
@@ -169,7 +175,7 @@ export async function readPhase(cfg: BenchConfig, fx: Fixture, dataDir: string):
       const picturaLoad = combine(picturaSlices[i]!)
       rows.push({ endpoint: ep.name, pictura: picturaLoad, bare: bareLoad })
       log(
-        `${fx.driver} ${ep.name}: pictura ${picturaLoad.rps.toFixed(0)}/s p99 ${picturaLoad.p99} ms, bare ${bareLoad.rps.toFixed(0)}/s (${(picturaLoad.rps / bareLoad.rps).toFixed(2)})`,
+        `${fx.driver} ${ep.name}: pictura ${picturaLoad.rps.toFixed(0)}/s p99 ${picturaLoad.p99} ms ${picturaLoad.cpuUs.toFixed(0)} µs CPU, bare ${bareLoad.rps.toFixed(0)}/s ${bareLoad.cpuUs.toFixed(0)} µs CPU (${(picturaLoad.rps / bareLoad.rps).toFixed(2)})`,
       )
     }
     const admin = eps.find((e) => e.name.startsWith('admin'))

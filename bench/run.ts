@@ -47,14 +47,14 @@ function report(cfg: BenchConfig, runs: DbReport[], startLoad: string): string {
     if (r.reads) {
       out.push(
         '',
-        '| endpoint | Pictura req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| endpoint | Pictura req/s | p50 ms | p99 ms | CPU µs/req | bare req/s | p50 ms | p99 ms | CPU µs/req | ratio |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       )
       for (const row of r.reads.rows) {
         const { pictura: p, bare: b } = row
         const failed = p.failed + b.failed > 0 ? ` (failed: ${p.failed}/${b.failed})` : ''
         out.push(
-          `| ${row.endpoint}${failed} | ${f0(p.rps)} | ${p.p50} | ${p.p99} | ${f0(b.rps)} | ${b.p50} | ${b.p99} | ${f2(p.rps / b.rps)} |`,
+          `| ${row.endpoint}${failed} | ${f0(p.rps)} | ${p.p50} | ${p.p99} | ${f0(p.cpuUs)} | ${f0(b.rps)} | ${b.p50} | ${b.p99} | ${f0(b.cpuUs)} | ${f2(p.rps / b.rps)} |`,
         )
       }
       const [first, deep, admin] = r.reads.rows

@@ -16,6 +16,8 @@ import type { App } from './http/app-types.js'
 import { errorHandler, sendError } from './http/error-handler.js'
 import { ErrorBody } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
+import type { Principal } from './http/context.js'
+import type { CachedReads } from './platform/db/read-cache.js'
 import { AppError } from './shared/errors.js'
 
 const PUBLIC_PATHS = new Set(['/api/openapi.json'])
@@ -72,14 +74,32 @@ export async function buildApp(c: Container): Promise<App> {
     })
   }
   // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
-  app.addHook('onRequest', async (req, reply) => {
+  // One version check per request: its token and roles come from the cache as of now. A callback hook,
+  // not an async one: with a known token on SQLite the whole check is synchronous and costs no promise.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
     const path = req.url.split('?', 1)[0]!
-    if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return
-    // One version check per request: its token and roles come from the cache as of now.
-    req.reads = await c.reads.snapshot()
-    req.principal = await c.tokens.authenticate(req.headers.authorization, req.reads)
-    c.rateLimiter.take(req.principal.tokenId)
+    if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return done()
+    const admit = (reads: CachedReads, principal: Principal) => {
+      req.reads = reads
+      req.principal = principal
+      c.rateLimiter.take(principal.tokenId)
+    }
+    try {
+      const reads = c.reads.snapshot()
+      if (!(reads instanceof Promise)) {
+        const principal = c.tokens.cachedPrincipal(req.headers.authorization, reads)
+        if (principal) {
+          admit(reads, principal)
+          return done()
+        }
+      }
+      Promise.resolve(reads)
+        .then(async (r) => admit(r, await c.tokens.authenticate(req.headers.authorization, r)))
+        .then(() => done(), done)
+    } catch (err) {
+      done(err as Error)
+    }
   })
 
   await app.register(swagger, {

@@ -2,6 +2,8 @@ import { type SelectQueryBuilder, sql } from 'kysely'
 import { errors } from '../shared/errors.js'
 import type { IdPrefix } from '../shared/ids.js'
 import { isId } from '../shared/ids.js'
+import { prepared } from '../platform/db/prepared.js'
+import type { Executor } from '../platform/db/executor.js'
 import type { CursorCodec } from './cursor.js'
 import type { ListQuery, PageInfo } from './schemas.js'
 
@@ -52,13 +54,51 @@ export function parseListQuery(
 }
 
 /**
- * One list source: a query already narrowed to what the caller may see, the
- * column that orders it (unique, newest = largest), and how to count it.
+ * A list the contract pages through: the rows a caller may see as a function
+ * of its arguments (which workspaces, which ids), ordered by `key` (unique,
+ * newest = largest). Its queries are compiled once per shape of the arguments
+ * (see prepared): `rows` may test whether an argument is there, and the
+ * length of a list, but passes values to the query as they are.
  */
-export interface KeysetSource<Row> {
+export interface KeysetList<A, Row> {
+  page(db: Executor, args: A, limit: number, after?: string, before?: string): Promise<Row[]>
+  exists(db: Executor, args: A, after?: string, before?: string): Promise<unknown[]>
+}
+
+export function keysetList<A, Row>(
+  key: string,
   // biome-ignore lint/suspicious/noExplicitAny: any table, any selection; the key column is what matters
-  query: SelectQueryBuilder<any, any, Row>
-  key: string
+  rows: (db: Executor, args: A) => SelectQueryBuilder<any, any, Row>,
+): KeysetList<A, Row> {
+  const ref = sql.ref(key)
+  const bounded = (db: Executor, args: A, after?: string, before?: string) => {
+    let q = rows(db, args)
+    if (after !== undefined) q = q.where(ref, '<', after)
+    if (before !== undefined) q = q.where(ref, '>', before)
+    return q
+  }
+  return {
+    page: prepared((db, args: A, limit: number, after?: string, before?: string) =>
+      bounded(db, args, after, before)
+        .orderBy(ref, before !== undefined ? 'asc' : 'desc')
+        .limit(limit),
+    ),
+    // Rows on the other side of the cursor, its own row included: does a page lie beyond it?
+    exists: prepared((db, args: A, after?: string, before?: string) =>
+      rows(db, args)
+        .where(ref, after !== undefined ? '>=' : '<=', after ?? before ?? '')
+        .clearSelect()
+        .select(sql.lit(1).as('one'))
+        .limit(1),
+    ),
+  }
+}
+
+/** One list request's source: the list, the caller's arguments, and how to count what they see. */
+export interface KeysetSource<A, Row> {
+  list: KeysetList<A, Row>
+  db: Executor
+  args: A
   keyOf: (row: Row) => string
   total: () => Promise<number>
 }
@@ -67,26 +107,22 @@ export interface KeysetSource<Row> {
  * The list contract of API.md section 1: newest first, `after` walks older,
  * `before` walks newer; flags are exact in both directions, on empty pages too.
  */
-export async function paginate<Row>(
+export async function paginate<A, Row>(
   req: PageRequest,
-  src: KeysetSource<Row>,
+  src: KeysetSource<A, Row>,
   cursors: CursorCodec,
 ): Promise<Page<Row>> {
   if (req.ids !== undefined && req.ids.length === 0) {
     return { rows: [], pageInfo: emptyInfo(0) }
   }
-  const key = sql.ref(src.key)
+  const { list, db, args } = src
   const backward = req.before !== undefined
-  let page = src.query.orderBy(key, backward ? 'asc' : 'desc').limit(req.limit + 1)
-  if (req.after !== undefined) page = page.where(key, '<', req.after)
-  if (req.before !== undefined) page = page.where(key, '>', req.before)
-
-  const beyondCursor = async (): Promise<boolean> => {
-    if (req.after !== undefined) return exists(src.query.where(key, '>=', req.after))
-    if (req.before !== undefined) return exists(src.query.where(key, '<=', req.before))
-    return false
-  }
-  const [fetched, total, beyond] = await Promise.all([page.execute(), src.total(), beyondCursor()])
+  const cursor = req.after !== undefined || backward
+  const [fetched, total, beyond] = await Promise.all([
+    list.page(db, args, req.limit + 1, req.after, req.before),
+    src.total(),
+    cursor ? list.exists(db, args, req.after, req.before) : [],
+  ])
   const more = fetched.length > req.limit
   const rows = more ? fetched.slice(0, req.limit) : fetched
   if (backward) rows.reverse()
@@ -97,18 +133,12 @@ export async function paginate<Row>(
     rows,
     pageInfo: {
       total,
-      hasNextPage: backward ? beyond : more,
-      hasPreviousPage: backward ? more : beyond,
+      hasNextPage: backward ? beyond.length > 0 : more,
+      hasPreviousPage: backward ? more : beyond.length > 0,
       startCursor: first === undefined ? null : cursors.encode(req.list, src.keyOf(first)),
       endCursor: last === undefined ? null : cursors.encode(req.list, src.keyOf(last)),
     },
   }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: see KeysetSource
-async function exists(query: SelectQueryBuilder<any, any, unknown>): Promise<boolean> {
-  const row = await query.clearSelect().select(sql.lit(1).as('one')).limit(1).executeTakeFirst()
-  return row !== undefined
 }
 
 function emptyInfo(total: number): PageInfo {

@@ -17,6 +17,16 @@ const toToken = (r: TokenRow) => ({
   expiresAt: r.expires_at,
 })
 
+type TokenPrincipalRow = NonNullable<Awaited<ReturnType<TokensRepository['findByHash']>>>
+
+/** The stored hash of a bearer header's secret and its read-cache key; a malformed header is a 401. */
+function tokenKey(authorization: string | undefined): { hash: string; cacheKey: string } {
+  const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
+  if (!match) throw errors.unauthorized()
+  const hash = hashSecret(match[1]!)
+  return { hash, cacheKey: `token ${hash}` }
+}
+
 export class TokensService {
   private readonly tokens: TokensRepository
   private readonly users: UsersRepository
@@ -37,11 +47,21 @@ export class TokensService {
    * Through `reads`, a token seen before is not looked up again while the database is unchanged.
    */
   async authenticate(authorization: string | undefined, reads?: CachedReads): Promise<Principal> {
-    const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
-    if (!match) throw errors.unauthorized()
-    const hash = hashSecret(match[1]!)
-    const find = () => this.tokens.findByHash(hash)
-    const row = await (reads ? reads.through(`token ${hash}`, find) : find())
+    const key = tokenKey(authorization)
+    const find = () => this.tokens.findByHash(key.hash)
+    return this.principalOf(await (reads ? reads.through(key.cacheKey, find) : find()))
+  }
+
+  /**
+   * The same, answered from `reads` alone without waiting on anything: undefined
+   * when the token is not in the cache (then authenticate() looks it up).
+   */
+  cachedPrincipal(authorization: string | undefined, reads: CachedReads): Principal | undefined {
+    const row = reads.peek<TokenPrincipalRow>(tokenKey(authorization).cacheKey)
+    return row && this.principalOf(row)
+  }
+
+  private principalOf(row: TokenPrincipalRow | undefined): Principal {
     if (!row) throw errors.unauthorized()
     if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.deps.clock.now().getTime()) {
       throw errors.unauthorized('The token has expired')
@@ -87,8 +107,7 @@ export class TokensService {
     const page = await paginate(
       req,
       {
-        query: this.tokens.listQuery(userId, req.ids),
-        key: 'id',
+        ...this.tokens.listed(userId, req.ids),
         keyOf: (r) => r.id,
         total: () => this.tokens.count(userId, req.ids),
       },

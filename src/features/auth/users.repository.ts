@@ -1,8 +1,24 @@
+import { keysetList } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
 import type { TokenTable, UserTable } from '../../platform/db/tables.js'
 
 export type UserRow = UserTable
 export type TokenRow = Omit<TokenTable, 'hash'>
+
+const userList = keysetList('id', (db, { ids }: { ids?: readonly string[] }) => {
+  let q = db.selectFrom('users').selectAll()
+  if (ids) q = q.where('id', 'in', ids)
+  return q
+})
+
+const tokenList = keysetList('id', (db, { userId, ids }: { userId: string; ids?: readonly string[] }) => {
+  let q = db
+    .selectFrom('tokens')
+    .select(['id', 'user_id', 'name', 'created_at', 'expires_at'])
+    .where('user_id', '=', userId)
+  if (ids) q = q.where('id', 'in', ids)
+  return q
+})
 
 export class UsersRepository {
   constructor(private readonly db: Db) {}
@@ -34,10 +50,9 @@ export class UsersRepository {
     })
   }
 
-  listQuery(ids?: readonly string[]) {
-    let q = this.db.selectFrom('users').selectAll()
-    if (ids) q = q.where('id', 'in', ids)
-    return q
+  /** The users list, for paginate. */
+  listed(ids?: readonly string[]) {
+    return { list: userList, db: this.db, args: { ids } }
   }
 
   async count(ids?: readonly string[]): Promise<number> {
@@ -82,13 +97,9 @@ export class TokensRepository {
     return r.numDeletedRows > 0n
   }
 
-  listQuery(userId: string, ids?: readonly string[]) {
-    let q = this.db
-      .selectFrom('tokens')
-      .select(['id', 'user_id', 'name', 'created_at', 'expires_at'])
-      .where('user_id', '=', userId)
-    if (ids) q = q.where('id', 'in', ids)
-    return q
+  /** A user's tokens list, for paginate. */
+  listed(userId: string, ids?: readonly string[]) {
+    return { list: tokenList, db: this.db, args: { userId, ids } }
   }
 
   async count(userId: string, ids?: readonly string[]): Promise<number> {

@@ -64,8 +64,7 @@ export class UsersService {
     const page = await paginate(
       req,
       {
-        query: this.users.listQuery(req.ids),
-        key: 'id',
+        ...this.users.listed(req.ids),
         keyOf: (r) => r.id,
         total: () => this.users.count(req.ids),
       },

@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
+import { keysetList } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
+import { prepared } from '../../platform/db/prepared.js'
 import type { FileTable } from '../../platform/db/tables.js'
 
 export type FileRow = FileTable
@@ -16,6 +18,52 @@ export interface FileFilters {
   mimePrefix?: string
   ids?: readonly string[]
 }
+
+/**
+ * A files list's arguments: the scope as which ids are present (a prepared
+ * query's shape may depend on presence, not on a value), and the mime prefix
+ * with its length, which the SQL compares.
+ */
+interface FileListArgs {
+  workspaceId?: string
+  memberId?: string
+  mimePrefix?: string
+  mimeLength?: number
+  ids?: readonly string[]
+}
+
+function listArgs({ scope, mimePrefix, ids }: FileFilters): FileListArgs {
+  return {
+    workspaceId: scope.kind === 'workspace' ? scope.workspaceId : undefined,
+    memberId: scope.kind === 'member' ? scope.userId : undefined,
+    mimePrefix,
+    mimeLength: mimePrefix?.length,
+    ids,
+  }
+}
+
+/** The rows a list pages through (keyset on files.id). Members are scoped by a subquery, not an id list. */
+function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, ids }: FileListArgs) {
+  let q = db.selectFrom('files').selectAll()
+  if (workspaceId !== undefined) q = q.where('files.workspace_id', '=', workspaceId)
+  if (memberId !== undefined) {
+    q = q.where('files.workspace_id', 'in', (eb) =>
+      eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', memberId),
+    )
+  }
+  // substr instead of LIKE: no wildcard escaping, and case-sensitive on both engines.
+  if (mimePrefix !== undefined)
+    q = q.where(sql<string>`substr(files.mime, 1, ${mimeLength})`, '=', mimePrefix)
+  if (ids) q = q.where('files.id', 'in', ids)
+  return q
+}
+
+const fileList = keysetList('files.id', filesOf)
+const countOf = prepared((db, args: FileListArgs) =>
+  filesOf(db, args)
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n')),
+)
 
 /**
  * File rows and `workspace_counters.files`, changed together in the caller's
@@ -47,32 +95,16 @@ export class FilesRepository {
     return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()
   }
 
-  /** The rows a list pages through (keyset on files.id). Members are scoped by a subquery, not an id list. */
-  listQuery(filters: FileFilters) {
-    const { scope, mimePrefix, ids } = filters
-    let q = this.db.selectFrom('files').selectAll()
-    if (scope.kind === 'workspace') q = q.where('files.workspace_id', '=', scope.workspaceId)
-    if (scope.kind === 'member') {
-      q = q.where('files.workspace_id', 'in', (eb) =>
-        eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', scope.userId),
-      )
-    }
-    // substr instead of LIKE: no wildcard escaping, and case-sensitive on both engines.
-    if (mimePrefix !== undefined) {
-      q = q.where(sql<string>`substr(files.mime, 1, ${mimePrefix.length})`, '=', mimePrefix)
-    }
-    if (ids) q = q.where('files.id', 'in', ids)
-    return q
+  /** The files list, for paginate. */
+  listed(filters: FileFilters) {
+    return { list: fileList, db: this.db, args: listArgs(filters) }
   }
 
   /** `pageInfo.total`: from the counters when nothing but the scope filters, else a count of the matches. */
   async total(filters: FileFilters): Promise<number> {
     if (filters.mimePrefix !== undefined || filters.ids !== undefined) {
-      const row = await this.listQuery(filters)
-        .clearSelect()
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow()
-      return Number(row.n)
+      const [row] = await countOf(this.db, listArgs(filters))
+      return Number(row?.n ?? 0)
     }
     const { scope } = filters
     // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.

@@ -106,8 +106,7 @@ export class FilesService {
     const page = await paginate(
       req,
       {
-        query: this.repo.listQuery(filters),
-        key: 'files.id',
+        ...this.repo.listed(filters),
         keyOf: (r) => r.id,
         total: () => this.repo.total(filters),
       },

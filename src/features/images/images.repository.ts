@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../../platform/db/executor.js'
+import { keysetList } from '../../http/pagination.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { ImageTable } from '../../platform/db/tables.js'
 
@@ -22,15 +23,49 @@ const IMAGE_COLUMNS = [
   'images.created_at',
 ] as const
 
-// The two single-image reads are the API's hottest queries: compiled once.
-const byId = prepared(
-  (db, id: string) => db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id),
-  'img_',
+// The API's hottest queries: compiled once (per shape, for the lists).
+const byId = prepared((db, id: string) =>
+  db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id),
 )
-const byFileId = prepared(
-  (db, fileId: string) => db.selectFrom('images').select(IMAGE_COLUMNS).where('images.file_id', '=', fileId),
-  'fil_',
+const byFileId = prepared((db, fileId: string) =>
+  db.selectFrom('images').select(IMAGE_COLUMNS).where('images.file_id', '=', fileId),
 )
+
+/** What an images list may read: a scope of workspaces (null: every one, for admins), optionally narrowed to ids. */
+export interface ImageListArgs {
+  scope: WorkspaceScope
+  ids?: readonly string[]
+}
+
+/**
+ * The rows a list may page through, for the keyset on `images.id`. A scope of
+ * workspaces becomes `workspace_id IN (...)`, served by the (workspace_id, id)
+ * index or, when the scope holds most rows, by the primary key with a filter
+ * (the planners choose; both bounded by the LIMIT); no scope walks the primary key.
+ */
+export const imageList = keysetList('images.id', (db, { scope, ids }: ImageListArgs) => {
+  let q = db.selectFrom('images').select(IMAGE_COLUMNS)
+  if (scope) q = q.where('images.workspace_id', 'in', scope)
+  if (ids) q = q.where('images.id', 'in', ids)
+  return q
+})
+
+/** With `ids` (at most 100) a count of those rows inside the scope is as cheap as the counters. */
+const countOfIds = prepared((db, { scope, ids }: ImageListArgs) => {
+  let q = db
+    .selectFrom('images')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', 'in', ids ?? [])
+  if (scope) q = q.where('workspace_id', 'in', scope)
+  return q
+})
+
+// SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+const countFromCounters = prepared((db, scope: WorkspaceScope) => {
+  let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
+  if (scope) q = q.where('workspace_id', 'in', scope)
+  return q
+})
 
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
@@ -106,37 +141,11 @@ export class ImagesRepository {
     return (await byFileId(db, fileId))[0]
   }
 
-  /**
-   * The rows a list may page through, for the keyset on `images.id`. A scope of
-   * workspaces becomes `workspace_id IN (...)`, served by the (workspace_id, id)
-   * index or, when the scope holds most rows, by the primary key with a filter
-   * (the planners choose; both bounded by the LIMIT); no scope walks the primary key.
-   */
-  listQuery(db: Executor, scope: WorkspaceScope, ids?: readonly string[]) {
-    let q = db.selectFrom('images').select(IMAGE_COLUMNS)
-    if (scope) q = q.where('images.workspace_id', 'in', scope)
-    if (ids) q = q.where('images.id', 'in', ids)
-    return q
-  }
-
-  /**
-   * `pageInfo.total` from the counters, never by counting image rows; with
-   * `ids` (at most 100) a count of those rows inside the scope is as cheap.
-   */
-  async total(db: Executor, scope: WorkspaceScope, ids?: readonly string[]): Promise<number> {
-    if (ids) {
-      if (ids.length === 0) return 0
-      let q = db
-        .selectFrom('images')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('id', 'in', ids)
-      if (scope) q = q.where('workspace_id', 'in', scope)
-      return Number((await q.executeTakeFirstOrThrow()).n)
-    }
-    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
-    let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
-    if (scope) q = q.where('workspace_id', 'in', scope)
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** `pageInfo.total` from the counters, never by counting image rows; with `ids`, a count of those. */
+  async total(db: Executor, args: ImageListArgs): Promise<number> {
+    if (args.ids?.length === 0) return 0
+    const [row] = args.ids ? await countOfIds(db, args) : await countFromCounters(db, args.scope)
+    return Number(row?.n ?? 0)
   }
 
   // The file side of an image (the image_* columns of files)

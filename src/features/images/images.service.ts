@@ -10,7 +10,7 @@ import { FilesRepository } from '../files/files.repository.js'
 import { type FileObject, toFile } from '../files/files.schemas.js'
 import type { Access } from '../workspaces/access.js'
 import { publicExifJson } from './exif.js'
-import { type ImageRow, ImagesRepository, type WorkspaceScope } from './images.repository.js'
+import { type ImageRow, ImagesRepository, imageList, type WorkspaceScope } from './images.repository.js'
 import type { ImageView } from './images.schemas.js'
 import { isProvisionable, queueProvisioning } from './provisioning.js'
 
@@ -47,14 +47,10 @@ export class ImagesService {
       scope = await access.visibleWorkspaceIds(ctx)
       if (scope?.length === 0) return { data: [], pageInfo: EMPTY_PAGE }
     }
+    const args = { scope, ids: req.ids }
     const page = await paginate(
       req,
-      {
-        query: this.repo.listQuery(db, scope, req.ids),
-        key: 'images.id',
-        keyOf: (r) => r.id,
-        total: () => this.repo.total(db, scope, req.ids),
-      },
+      { list: imageList, db, args, keyOf: (r) => r.id, total: () => this.repo.total(db, args) },
       cursors,
     )
     return { data: page.rows.map((r) => this.toView(r)), pageInfo: page.pageInfo }

@@ -1,9 +1,49 @@
 import type { Transaction } from 'kysely'
+import { keysetList } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
+import type { Executor } from '../../platform/db/executor.js'
 import type { Database, MemberRole, WorkspaceTable } from '../../platform/db/tables.js'
 import { newId } from '../../shared/ids.js'
 
 export type Trx = Transaction<Database>
+
+/** Visible workspaces with the caller's role: all for admins (role null where not a member). */
+const workspaceList = keysetList(
+  'workspaces.id',
+  (db, { userId, all, ids }: { userId: string; all: boolean; ids?: readonly string[] }) => {
+    let q = db
+      .selectFrom('workspaces')
+      .leftJoin('members', (j) =>
+        j.onRef('members.workspace_id', '=', 'workspaces.id').on('members.user_id', '=', userId),
+      )
+      .select(['workspaces.id', 'workspaces.name', 'workspaces.created_at', 'members.role'])
+    if (!all) q = q.where('members.user_id', '=', userId)
+    if (ids) q = q.where('workspaces.id', 'in', ids)
+    return q
+  },
+)
+
+function membersOf(
+  db: Executor,
+  { workspaceId, userIds }: { workspaceId: string; userIds?: readonly string[] },
+) {
+  let q = db
+    .selectFrom('members')
+    .innerJoin('users', 'users.id', 'members.user_id')
+    .select([
+      'members.id',
+      'members.user_id',
+      'users.email',
+      'users.name',
+      'members.role',
+      'members.created_at',
+    ])
+    .where('members.workspace_id', '=', workspaceId)
+  if (userIds) q = q.where('members.user_id', 'in', userIds)
+  return q
+}
+
+const memberList = keysetList('members.id', membersOf)
 
 export class WorkspacesRepository {
   constructor(private readonly db: Db) {}
@@ -27,16 +67,8 @@ export class WorkspacesRepository {
   }
 
   /** Visible workspaces with the caller's role: all for admins (role null where not a member). */
-  listQuery(userId: string, all: boolean, ids?: readonly string[]) {
-    let q = this.db
-      .selectFrom('workspaces')
-      .leftJoin('members', (j) =>
-        j.onRef('members.workspace_id', '=', 'workspaces.id').on('members.user_id', '=', userId),
-      )
-      .select(['workspaces.id', 'workspaces.name', 'workspaces.created_at', 'members.role'])
-    if (!all) q = q.where('members.user_id', '=', userId)
-    if (ids) q = q.where('workspaces.id', 'in', ids)
-    return q
+  listed(userId: string, all: boolean, ids?: readonly string[]) {
+    return { list: workspaceList, db: this.db, args: { userId, all, ids } }
   }
 
   async count(userId: string, all: boolean, ids?: readonly string[]): Promise<number> {
@@ -72,21 +104,9 @@ export class WorkspacesRepository {
 
   // Members
 
-  membersQuery(workspaceId: string, userIds?: readonly string[]) {
-    let q = this.db
-      .selectFrom('members')
-      .innerJoin('users', 'users.id', 'members.user_id')
-      .select([
-        'members.id',
-        'members.user_id',
-        'users.email',
-        'users.name',
-        'members.role',
-        'members.created_at',
-      ])
-      .where('members.workspace_id', '=', workspaceId)
-    if (userIds) q = q.where('members.user_id', 'in', userIds)
-    return q
+  /** A workspace's members list, for paginate. */
+  membersListed(workspaceId: string, userIds?: readonly string[]) {
+    return { list: memberList, db: this.db, args: { workspaceId, userIds } }
   }
 
   async countMembers(workspaceId: string, userIds?: readonly string[]): Promise<number> {
@@ -99,7 +119,7 @@ export class WorkspacesRepository {
   }
 
   findMember(workspaceId: string, userId: string) {
-    return this.membersQuery(workspaceId, [userId]).executeTakeFirst()
+    return membersOf(this.db, { workspaceId, userIds: [userId] }).executeTakeFirst()
   }
 
   /**

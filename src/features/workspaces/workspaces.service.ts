@@ -48,8 +48,7 @@ export class WorkspacesService {
     const page = await paginate(
       req,
       {
-        query: this.repo.listQuery(userId, all, req.ids),
-        key: 'workspaces.id',
+        ...this.repo.listed(userId, all, req.ids),
         keyOf: (r) => r.id,
         total: () => this.repo.count(userId, all, req.ids),
       },
@@ -84,8 +83,7 @@ export class WorkspacesService {
     const page = await paginate(
       req,
       {
-        query: this.repo.membersQuery(workspaceId, req.ids),
-        key: 'members.id',
+        ...this.repo.membersListed(workspaceId, req.ids),
         keyOf: (r) => r.id,
         total: () => this.repo.countMembers(workspaceId, req.ids),
       },

@@ -20,13 +20,22 @@ export class ReadCache {
    * used for all of its lookups, so no entry older than the request's start
    * is ever served to it.
    */
-  async snapshot(): Promise<CachedReads> {
-    const at = await this.version()
-    if (at !== null && at !== this.seen) {
+  snapshot(): CachedReads | Promise<CachedReads> {
+    const at = this.version()
+    // SQLite answers at once: then so does the snapshot, and a request whose reads are all cached never waits.
+    return typeof at === 'object' && at !== null ? at.then((v) => this.at(v)) : this.at(at)
+  }
+
+  private at(version: string | null): CachedReads {
+    if (version !== null && version !== this.seen) {
       this.entries.clear()
-      this.seen = at
+      this.seen = version
     }
-    return { through: (key, load) => this.through(at, key, load) }
+    return {
+      through: (key, load) => this.through(version, key, load),
+      peek: <V>(key: string) =>
+        version !== null && this.seen === version ? (this.entries.get(key) as V | undefined) : undefined,
+    }
   }
 
   private async through<V>(
@@ -56,4 +65,6 @@ export class ReadCache {
 export interface CachedReads {
   /** The cached value of `key`, or `load()`'s. */
   through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined>
+  /** The cached value of `key`, if there is one; never loads. */
+  peek<V>(key: string): V | undefined
 }

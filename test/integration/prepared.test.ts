@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { newUser, newWorkspace } from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
+import { prepared } from '../../src/platform/db/prepared.js'
+
+/**
+ * prepared() compiles a query once per shape of its arguments and binds each
+ * call's values into it: every shape must bind the right values, in and out of
+ * a transaction, and a builder that alters a value must be refused.
+ */
+describe('prepared queries', () => {
+  let t: TestEnv
+  before(async () => {
+    t = await createTestEnv()
+  })
+  after(() => t.close())
+
+  const workspaces = prepared((db, a: { ids: readonly string[]; name?: string; newest: boolean }) => {
+    let q = db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', a.ids)
+    if (a.name !== undefined) q = q.where('name', '=', a.name)
+    return q.orderBy('id', a.newest ? 'desc' : 'asc')
+  })
+
+  test('each shape binds its own values, and calls of one shape never see another call’s', async () => {
+    const owner = await newUser(t)
+    const made = []
+    for (const name of ['alpha', 'beta', 'gamma', 'delta']) made.push(await newWorkspace(owner, name))
+    const [a, b, c, d] = made.map((w) => w.id) as [string, string, string, string]
+    const names = async (args: Parameters<typeof workspaces>[1]) =>
+      (await workspaces(t.c.db, args)).map((r) => r.name)
+
+    assert.deepEqual(await names({ ids: [a, b], newest: false }), ['alpha', 'beta'])
+    assert.deepEqual(
+      await names({ ids: [c, d], newest: false }),
+      ['gamma', 'delta'],
+      'same shape, new values',
+    )
+    assert.deepEqual(await names({ ids: [a, b, c], newest: true }), ['gamma', 'beta', 'alpha'])
+    assert.deepEqual(await names({ ids: [a, b, c], name: 'beta', newest: true }), ['beta'])
+    assert.deepEqual(await names({ ids: [a, b, c], name: 'delta', newest: true }), [])
+    assert.deepEqual(await names({ ids: [d], newest: false }), ['delta'])
+    // Inside a transaction the same statement runs through it, and sees its uncommitted writes.
+    await t.c.db.transaction().execute(async (trx) => {
+      await trx.updateTable('workspaces').set({ name: 'renamed' }).where('id', '=', a).execute()
+      assert.deepEqual(
+        (await workspaces(trx, { ids: [a], newest: false })).map((r) => r.name),
+        ['renamed'],
+      )
+      await trx.updateTable('workspaces').set({ name: 'alpha' }).where('id', '=', a).execute()
+    })
+  })
+
+  test('a builder that computes with an argument is refused instead of binding a wrong value', async () => {
+    const broken = prepared((db, name: string) =>
+      db.selectFrom('workspaces').select('id').where('name', '=', `${name}%`),
+    )
+    await assert.rejects(broken(t.c.db, 'alpha'), /an argument was altered/)
+  })
+})
