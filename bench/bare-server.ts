@@ -129,6 +129,7 @@ function binder(params: readonly unknown[]): (p: ListParams) => Param[] {
     }
     if (v === `${S}K`) return (p) => p.key!
     if (v === LIMIT_SENTINEL + 1) return (p) => p.limit + 1
+    if (v === LIMIT_SENTINEL + 2) return (p) => p.limit + 2
     return () => v as Param
   })
   return (p) => parts.map((f) => f(p))
@@ -204,15 +205,24 @@ async function list(url: URL, admin: boolean, cursors: CursorCodec): Promise<str
   const key = after ? cursors.decode('images', after) : before ? cursors.decode('images', before) : undefined
   const shape = await shapeOf(scope?.length ?? null, ids?.length ?? null, dir)
   const p: ListParams = { scope, ids, key, limit }
-  const [fetched, totalRows, beyondRows] = await Promise.all([
+  const [fetched, totalRows] = await Promise.all([
     run(shape.page.sql, shape.page.bind(p)),
     run(shape.total.sql, shape.total.bind(p)),
-    shape.beyond ? run(shape.beyond.sql, shape.beyond.bind(p)) : [],
   ])
-  const more = fetched.length > limit
-  const rows = more ? fetched.slice(0, limit) : fetched
+  // As paginate(): the page includes the cursor's row, whose presence answers whether a page lies beyond.
+  let rows = fetched
+  let beyond = false
+  if (dir) {
+    if (rows[0]?.id === key) {
+      beyond = true
+      rows = rows.slice(1)
+    } else {
+      beyond = (await run(shape.beyond!.sql, shape.beyond!.bind(p))).length > 0
+    }
+  }
+  const more = rows.length > limit
+  if (more) rows = rows.slice(0, limit)
   if (dir === 'before') rows.reverse()
-  const beyond = beyondRows.length > 0
   const first = rows[0]
   const last = rows[rows.length - 1]
   const pageInfo = {

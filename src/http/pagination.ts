@@ -71,18 +71,15 @@ export function keysetList<A, Row>(
   rows: (db: Executor, args: A) => SelectQueryBuilder<any, any, Row>,
 ): KeysetList<A, Row> {
   const ref = sql.ref(key)
-  const bounded = (db: Executor, args: A, after?: string, before?: string) => {
-    let q = rows(db, args)
-    if (after !== undefined) q = q.where(ref, '<', after)
-    if (before !== undefined) q = q.where(ref, '>', before)
-    return q
-  }
   return {
-    page: prepared((db, args: A, limit: number, after?: string, before?: string) =>
-      bounded(db, args, after, before)
-        .orderBy(ref, before !== undefined ? 'asc' : 'desc')
-        .limit(limit),
-    ),
+    // The cursor's own row is included: while it is still there it proves that a page lies beyond it,
+    // and the depth page needs no query more than the first page.
+    page: prepared((db, args: A, limit: number, after?: string, before?: string) => {
+      let q = rows(db, args)
+      if (after !== undefined) q = q.where(ref, '<=', after)
+      if (before !== undefined) q = q.where(ref, '>=', before)
+      return q.orderBy(ref, before !== undefined ? 'asc' : 'desc').limit(limit)
+    }),
     // Rows on the other side of the cursor, its own row included: does a page lie beyond it?
     exists: prepared((db, args: A, after?: string, before?: string) =>
       rows(db, args)
@@ -117,14 +114,24 @@ export async function paginate<A, Row>(
   }
   const { list, db, args } = src
   const backward = req.before !== undefined
-  const cursor = req.after !== undefined || backward
-  const [fetched, total, beyond] = await Promise.all([
-    list.page(db, args, req.limit + 1, req.after, req.before),
+  const cursor = req.after ?? req.before
+  const [fetched, total] = await Promise.all([
+    list.page(db, args, req.limit + (cursor === undefined ? 1 : 2), req.after, req.before),
     src.total(),
-    cursor ? list.exists(db, args, req.after, req.before) : [],
   ])
-  const more = fetched.length > req.limit
-  const rows = more ? fetched.slice(0, req.limit) : fetched
+  let rows = fetched
+  let beyond = false
+  if (cursor !== undefined) {
+    if (rows[0] !== undefined && src.keyOf(rows[0]) === cursor) {
+      beyond = true
+      rows = rows.slice(1)
+    } else {
+      // The cursor's row is gone (deleted, or no longer visible): ask whether anything lies beyond it.
+      beyond = (await list.exists(db, args, req.after, req.before)).length > 0
+    }
+  }
+  const more = rows.length > req.limit
+  if (more) rows = rows.slice(0, req.limit)
   if (backward) rows.reverse()
 
   const first = rows[0]
@@ -133,8 +140,8 @@ export async function paginate<A, Row>(
     rows,
     pageInfo: {
       total,
-      hasNextPage: backward ? beyond.length > 0 : more,
-      hasPreviousPage: backward ? more : beyond.length > 0,
+      hasNextPage: backward ? beyond : more,
+      hasPreviousPage: backward ? more : beyond,
       startCursor: first === undefined ? null : cursors.encode(req.list, src.keyOf(first)),
       endCursor: last === undefined ? null : cursors.encode(req.list, src.keyOf(last)),
     },

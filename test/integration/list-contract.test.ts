@@ -216,5 +216,16 @@ describe('list contract: paging', () => {
       startCursor: null,
       endCursor: null,
     })
+    // The cursor's row and everything newer gone: nothing lies before the cursor any more.
+    await user.api.del(`/api/workspaces/${ws[2]!.id}`)
+    const alone = await page(user.api, `/api/workspaces?limit=2&after=${first.pageInfo.endCursor}`)
+    assert.deepEqual(
+      alone.data.map((w) => w.id),
+      [ws[0]!.id],
+    )
+    assert.deepEqual(
+      { next: alone.pageInfo.hasNextPage, prev: alone.pageInfo.hasPreviousPage, total: alone.pageInfo.total },
+      { next: false, prev: false, total: 1 },
+    )
   })
 })
