@@ -35,12 +35,16 @@ export function reportReady(lines: string[]): void {
 }
 
 const RESPAWN_DELAY_MS = 1_000
+const SEMI_SPACE_MIB = 8
 const STOP_TIMEOUT_MS = 30_000
 
 export async function servePrimary(config: Config): Promise<void> {
   const count = config.apiProcesses
   let stopping = false
   const roles = new Map<ClusterProcess, ProcessRole>()
+  // Several processes share the memory: each one's young generation stays at 16 MiB instead of growing
+  // to 32 under load; the smaller one measured no slower (it stays warmer in the CPU's cache).
+  cluster.setupPrimary({ execArgv: [...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MIB}`] })
 
   const fork = (role: ProcessRole): ClusterProcess => {
     const child = cluster.fork({

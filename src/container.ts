@@ -18,7 +18,6 @@ import { CursorCodec } from './http/cursor.js'
 import { RateLimiter } from './http/rate-limit.js'
 import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
-import { createS3Client, S3BlobStore } from './platform/blob-store/s3-blob-store.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
 import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
@@ -82,7 +81,7 @@ export async function createContainer(
   const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
   const blobs: BlobStore = config.s3
-    ? new S3BlobStore(createS3Client(config.s3), config.s3.bucket)
+    ? await openS3(config.s3)
     : new FsBlobStore(path.join(config.dataDir, 'blobs'))
   const files = new FilesService({
     db,
@@ -160,4 +159,10 @@ export async function createContainer(
     }),
     close: () => database.destroy(),
   }
+}
+
+/** The S3 store, its SDK loaded only when configured: it is the largest module the server could load (~10 MiB). */
+async function openS3(s3: NonNullable<Config['s3']>): Promise<BlobStore> {
+  const { createS3Client, S3BlobStore } = await import('./platform/blob-store/s3-blob-store.js')
+  return new S3BlobStore(createS3Client(s3), s3.bucket)
 }

@@ -17,7 +17,8 @@ import {
   SqliteDriver,
   sql,
 } from 'kysely'
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
@@ -61,8 +62,13 @@ export function directReadOf(db: object): DirectRead | undefined {
   return directReads.get(db)
 }
 
-// BIGINT (int8) comes back as a string by default; our counts and sizes fit in a double.
-pg.types.setTypeParser(20, (value) => Number(value))
+/** The PostgreSQL driver, loaded only when a PostgreSQL database is opened (an embedded server never needs it). */
+function loadPg(): typeof pg {
+  const driver = createRequire(import.meta.url)('pg') as typeof pg
+  // BIGINT (int8) comes back as a string by default; our counts and sizes fit in a double.
+  driver.types.setTypeParser(20, (value) => Number(value))
+  return driver
+}
 
 export function openDatabase(config: DbConfig, options: { poolSize?: number } = {}): DatabaseHandle {
   if (config.driver === 'sqlite') {
@@ -91,7 +97,7 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
       },
     }
   }
-  const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10 })
+  const pool = new (loadPg().Pool)({ connectionString: config.url, max: options.poolSize ?? 10 })
   const nameOf = statementNames()
   const db = new Kysely<Database>({
     dialect: new CurrentSchemaPostgresDialect({ pool: namedStatements(pool, nameOf) }),
