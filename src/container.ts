@@ -85,6 +85,7 @@ export async function createContainer(
     : new FsBlobStore(path.join(config.dataDir, 'blobs'))
   const files = new FilesService({
     db,
+    capabilities: database.capabilities,
     blobs,
     queue,
     access,
@@ -151,6 +152,7 @@ export async function createContainer(
     files,
     images: new ImagesService({
       db,
+      capabilities: database.capabilities,
       cursors,
       access,
       queue,

@@ -28,7 +28,9 @@ export async function newFile(
     image_id: null,
     image_error: null,
   }
-  const inserted = await t.c.db.transaction().execute((trx) => new FilesRepository(t.c.db).insert(trx, row))
+  const inserted = await t.c.db
+    .transaction()
+    .execute((trx) => new FilesRepository(t.c.db, t.c.database.capabilities).insert(trx, row))
   if (!inserted) throw new Error(`workspace ${workspaceId} is gone`)
   return row
 }

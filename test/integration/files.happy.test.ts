@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, test } from 'node:test'
+import { type FileRow, FilesRepository } from '../../src/features/files/files.repository.js'
+import { provisioningJob } from '../../src/features/images/provisioning.js'
+import { newId } from '../../src/shared/ids.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { ISO_UTC } from '../expect.js'
 import { newUser, newWorkspace } from '../factories.js'
@@ -233,4 +236,54 @@ test('download: bytes, validators, ranges, conditional requests and HEAD', async
   assert.equal(head.headers['content-length'], String(png.length))
   assert.equal(head.headers.etag, etag)
   assert.equal(head.rawPayload.length, 0)
+})
+
+test('an upload records its file, count and job together, and none of them for a workspace gone meanwhile', async () => {
+  const u = await newUser(t)
+  const ws = await newWorkspace(u)
+  const repo = new FilesRepository(t.c.db, t.c.database.capabilities)
+  const fileRow = (workspaceId: string): FileRow => {
+    const id = newId('fil')
+    return {
+      id,
+      workspace_id: workspaceId,
+      name: `${id}.jpg`,
+      mime: 'image/jpeg',
+      size: 3,
+      sha256: sha256('abc'),
+      blob_key: `${workspaceId}/${id}`,
+      created_at: new Date().toISOString(),
+      created_by: u.id,
+      image_status: 'pending',
+      image_id: null,
+      image_error: null,
+    }
+  }
+  const files = async (workspaceId: string) =>
+    (
+      await t.c.db
+        .selectFrom('workspace_counters')
+        .select('files')
+        .where('workspace_id', '=', workspaceId)
+        .executeTakeFirst()
+    )?.files
+  const jobOf = (id: string) =>
+    t.c.db.selectFrom('jobs').select('payload').where('id', '=', id).executeTakeFirst()
+
+  const row = fileRow(ws.id)
+  const job = t.c.queue.jobRow(provisioningJob(row.id))
+  assert.equal(await repo.insertUpload(row, job), true)
+  assert.deepEqual(await repo.findById(t.c.db, row.id), row)
+  assert.equal(JSON.parse((await jobOf(job.id))!.payload).fileId, row.id)
+  assert.equal(await files(ws.id), 1)
+  const plain = { ...fileRow(ws.id), image_status: 'none' as const }
+  assert.equal(await repo.insertUpload(plain, undefined), true, 'a file that needs no image has no job')
+  assert.equal(await files(ws.id), 2)
+
+  // The workspace was purged between the access check and the write: its counter row is gone.
+  const gone = fileRow('wsp_00000000000000000000000000')
+  const orphanJob = t.c.queue.jobRow(provisioningJob(gone.id))
+  assert.equal(await repo.insertUpload(gone, orphanJob), false)
+  assert.equal(await repo.findById(t.c.db, gone.id), undefined)
+  assert.equal(await jobOf(orphanJob.id), undefined)
 })

@@ -58,7 +58,10 @@ const row = (fileId: string, id: string): ImageRow => ({
   created_at: new Date().toISOString(),
 })
 
-const runOf = (job: ClaimedJob): JobRun => ({ complete: (trx) => t.c.queue.complete(job, trx) })
+const runOf = (job: ClaimedJob): JobRun => ({
+  complete: (trx) => t.c.queue.complete(job, trx),
+  yieldSlot: () => {},
+})
 
 async function counter(): Promise<number> {
   const r = await t.c.db

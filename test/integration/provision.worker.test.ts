@@ -188,6 +188,42 @@ test('runs at most `concurrency` jobs at once', async () => {
   assert.equal(peak, 2)
 })
 
+test('a job that yields its slot lets the next one start, and runs on until its handler returns', async () => {
+  let busy = 0
+  let peak = 0
+  let yielded = 0
+  let open = () => {}
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const worker = workerWith(
+    {
+      'test.yielding': async (_payload, _job, run) => {
+        busy++
+        peak = Math.max(peak, busy)
+        await sleep(10)
+        busy--
+        yielded++
+        run?.yieldSlot()
+        run?.yieldSlot() // twice is once
+        await gate
+      },
+    },
+    {},
+    { concurrency: 1 },
+  )
+  const ids = await Promise.all(
+    Array.from({ length: 4 }, () => t.c.queue.enqueue(t.c.db, { kind: 'test.yielding', payload: {} })),
+  )
+  await until(async () => yielded === 4)
+  assert.equal(peak, 1, 'one at a time before yielding')
+  assert.equal(worker.busy, 4, 'the yielded jobs still run')
+  assert.equal((await Promise.all(ids.map(jobRow))).filter(Boolean).length, 4, 'and are not complete')
+  open()
+  await until(async () => (await Promise.all(ids.map(jobRow))).every((r) => r === undefined))
+  await worker.stop()
+})
+
 test('stop() waits for a running job, and gives back one that outlasts the wait', async () => {
   let release = () => {}
   const worker = workerWith({
@@ -206,6 +242,45 @@ test('stop() waits for a running job, and gives back one that outlasts the wait'
   release()
   // Nobody else runs it here; clean up.
   await t.c.db.deleteFrom('jobs').where('id', '=', id).execute()
+})
+
+test('claims ahead two jobs a slot, starts them as slots free, and gives back those not started at stop()', async () => {
+  const started: string[] = []
+  let release = () => {}
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const worker = workerWith(
+    {
+      'test.queued': async (_payload, job) => {
+        started.push(job.id)
+        await gate
+      },
+    },
+    {},
+    { concurrency: 1 },
+  )
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) ids.push(await t.c.queue.enqueue(t.c.db, { kind: 'test.queued', payload: {} }))
+  const held = async () => (await Promise.all(ids.map(jobRow))).filter((r) => r?.locked_by === worker.id)
+  await until(async () => (await held()).length === 3)
+  await sleep(50)
+  assert.equal(started.length, 1, 'one slot, one running job')
+  assert.equal((await held()).length, 3, 'and two claimed ahead, no more')
+  const stopped = worker.stop(100)
+  const rows = await until(async () => {
+    const r = await Promise.all(ids.map(jobRow))
+    return r.every((row) => row?.locked_by === null) && r
+  })
+  await stopped
+  assert.equal(started.length, 1, 'the jobs claimed ahead never ran')
+  assert.deepEqual(
+    rows.map((r) => Number(r?.attempts)),
+    [0, 0, 0, 0, 0],
+    'gave back untouched',
+  )
+  release()
+  await t.c.db.deleteFrom('jobs').where('id', 'in', ids).execute()
 })
 
 test('a heartbeat keeps the lease of a long job; a dead worker’s job returns after its lease', async () => {

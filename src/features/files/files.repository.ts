@@ -1,9 +1,10 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { keysetList } from '../../http/pagination.js'
-import type { Db } from '../../platform/db/database.js'
+import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { FileTable } from '../../platform/db/tables.js'
+import type { JobRow } from '../../platform/jobs/job-queue.js'
 
 export type FileRow = FileTable
 
@@ -70,7 +71,36 @@ const countOf = prepared((db, args: FileListArgs) =>
  * transaction so list totals stay exact without counting rows.
  */
 export class FilesRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly capabilities: Capabilities,
+  ) {}
+
+  /**
+   * Records an upload: the file, its count and, when it needs one, its job (a
+   * JobQueue.jobRow), all or nothing; false when the workspace is gone. On
+   * PostgreSQL one statement, which spares the transaction's four other round
+   * trips: each CTE reads the one before, so the counter row is locked first
+   * (as in `insert`), then the file and the job are inserted, and only when it
+   * was there. SQLite has no writing CTEs and no round trips to spare.
+   */
+  async insertUpload(row: FileRow, job: JobRow | undefined): Promise<boolean> {
+    if (this.capabilities.driver !== 'postgres') {
+      return this.db.transaction().execute(async (trx) => {
+        if (!(await this.insert(trx, row))) return false
+        if (job) await trx.insertInto('jobs').values(job).execute()
+        return true
+      })
+    }
+    const result = await sql<{ n: number }>`
+      with counted as (
+        update workspace_counters set files = files + 1 where workspace_id = ${row.workspace_id} returning workspace_id
+      ),
+      file as (${insertFrom('files', row, 'counted')} returning id)
+      ${job ? sql`, job as (${insertFrom('jobs', job, 'file')})` : sql``}
+      select count(*) as n from counted`.execute(this.db)
+    return Number(result.rows[0]?.n) > 0
+  }
 
   /**
    * Inserts the file and counts it. The counter update comes first and takes
@@ -150,4 +180,11 @@ export class FilesRepository {
       .executeTakeFirst()
     return Number(result.numUpdatedRows) > 0
   }
+}
+
+/** `insert into table (…) select <row's values> from source`: one row per row of `source`, none when it is empty. */
+function insertFrom(table: string, row: object, source: string): RawBuilder<unknown> {
+  const entries = Object.entries(row)
+  return sql`insert into ${sql.table(table)} (${sql.join(entries.map(([column]) => sql.ref(column)))})
+    select ${sql.join(entries.map(([, value]) => sql`${value}`))} from ${sql.table(source)}`
 }

@@ -3,7 +3,7 @@ import type { Ctx } from '../../http/context.js'
 import type { CursorCodec } from '../../http/cursor.js'
 import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { BlobStore } from '../../platform/blob-store/blob-store.js'
-import type { Db } from '../../platform/db/database.js'
+import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import type { Clock } from '../../shared/clock.js'
@@ -11,7 +11,7 @@ import { AppError, errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/logger.js'
 import { ImagesRepository } from '../images/images.repository.js'
-import { isProvisionable, queueProvisioning } from '../images/provisioning.js'
+import { isProvisionable, provisioningJob } from '../images/provisioning.js'
 import type { Access } from '../workspaces/access.js'
 import { safeFileName } from './file-name.js'
 import { type FileFilters, type FileRow, FilesRepository } from './files.repository.js'
@@ -28,6 +28,7 @@ export interface UploadBody {
 
 export interface FilesDeps {
   db: Db
+  capabilities: Capabilities
   blobs: BlobStore
   queue: JobQueue
   access: Access
@@ -42,7 +43,7 @@ export class FilesService {
   private readonly images = new ImagesRepository()
 
   constructor(private readonly deps: FilesDeps) {
-    this.repo = new FilesRepository(deps.db)
+    this.repo = new FilesRepository(deps.db, deps.capabilities)
   }
 
   /**
@@ -57,7 +58,7 @@ export class FilesService {
     input: { workspaceId: string; name?: string },
     openBody: () => Promise<UploadBody>,
   ): Promise<FileObject> {
-    const { db, blobs, queue, access, clock, maxUploadBytes } = this.deps
+    const { blobs, queue, access, clock, maxUploadBytes } = this.deps
     await access.workspace(ctx, input.workspaceId, 'editor', 'workspace')
     const body = await openBody()
     const id = newId('fil')
@@ -81,11 +82,9 @@ export class FilesService {
         image_id: null,
         image_error: null,
       }
-      await db.transaction().execute(async (trx) => {
-        // The job first: the insert takes the workspace's counter row, which other uploads wait on.
-        if (row.image_status === 'pending') await queueProvisioning(trx, queue, id)
-        if (!(await this.repo.insert(trx, row))) throw errors.notFound('workspace')
-      })
+      const job = row.image_status === 'pending' ? queue.jobRow(provisioningJob(id)) : undefined
+      if (!(await this.repo.insertUpload(row, job))) throw errors.notFound('workspace')
+      if (job) queue.notify()
       return toFile(row)
     } catch (err) {
       await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))

@@ -2,7 +2,7 @@ import type { Ctx } from '../../http/context.js'
 import type { CursorCodec } from '../../http/cursor.js'
 import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { PageInfo } from '../../http/schemas.js'
-import type { Db } from '../../platform/db/database.js'
+import type { Capabilities, Db } from '../../platform/db/database.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
@@ -16,6 +16,7 @@ import { isProvisionable, queueProvisioning } from './provisioning.js'
 
 export interface ImagesDeps {
   db: Db
+  capabilities: Capabilities
   cursors: CursorCodec
   access: Access
   queue: JobQueue
@@ -30,7 +31,7 @@ export class ImagesService {
   private readonly files: FilesRepository
 
   constructor(private readonly deps: ImagesDeps) {
-    this.files = new FilesRepository(deps.db)
+    this.files = new FilesRepository(deps.db, deps.capabilities)
   }
 
   async list(

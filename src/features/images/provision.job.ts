@@ -6,7 +6,7 @@ import { type JobHandler, PermanentJobError } from '../../platform/jobs/job-queu
 import type { JobFailureHook } from '../../platform/jobs/worker.js'
 import { AppError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
-import { analyseImage } from './analyse.js'
+import { analyseImage, type ImageAnalysis } from './analyse.js'
 import { storedExif } from './exif.js'
 import { ProvisionWrites } from './provision-writes.js'
 
@@ -56,23 +56,11 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
     const ms = () => Math.round(performance.now() - started)
     const timings: Record<string, number> = {}
     try {
-      const bytes = await readOriginal(deps.blobs, file.blob_key, file.size)
-      timings.readMs = ms()
-      const analysis = await analyseImage(bytes, deps.maxImagePixels)
-      timings.analyseMs = ms()
       // Job ids and image ids share the TypeID shape: one job, one image id, on every attempt.
       const imageId = `img_${job.id.slice(job.id.indexOf('_') + 1)}`
-      const { cfImageId } = await deps.provider.upload({
-        imageId,
-        fileId,
-        workspaceId: file.workspace_id,
-        blobKey: file.blob_key,
-        mime: file.mime,
-        size: file.size,
-        width: analysis.width,
-        height: analysis.height,
-        bytes,
-      })
+      const { analysis, cfImageId } = await decodeAndUpload(deps, { ...file, fileId, imageId }, timings, ms)
+      // The original is dropped: waiting on the write costs no CPU or memory, so another job may start.
+      run?.yieldSlot()
       const inserted = await writes.write(
         {
           id: imageId,
@@ -104,6 +92,41 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
       if (!row) await deps.provider.delete(result.cfImageId)
     }
   }
+}
+
+/**
+ * Reads the original, analyses it and hands it to the provider. The bytes live
+ * only in here, so a job waiting on its write afterwards no longer holds them.
+ */
+async function decodeAndUpload(
+  deps: ProvisionDeps,
+  file: {
+    fileId: string
+    imageId: string
+    workspace_id: string
+    blob_key: string
+    mime: string
+    size: number
+  },
+  timings: Record<string, number>,
+  ms: () => number,
+): Promise<{ analysis: ImageAnalysis; cfImageId: string }> {
+  const bytes = await readOriginal(deps.blobs, file.blob_key, file.size)
+  timings.readMs = ms()
+  const analysis = await analyseImage(bytes, deps.maxImagePixels)
+  timings.analyseMs = ms()
+  const { cfImageId } = await deps.provider.upload({
+    imageId: file.imageId,
+    fileId: file.fileId,
+    workspaceId: file.workspace_id,
+    blobKey: file.blob_key,
+    mime: file.mime,
+    size: file.size,
+    width: analysis.width,
+    height: analysis.height,
+    bytes,
+  })
+  return { analysis, cfImageId }
 }
 
 /** After the last retry of a transient failure: the file says why instead of staying pending. */

@@ -1,5 +1,5 @@
 import type { Executor } from '../../platform/db/executor.js'
-import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
+import { JobKinds, type JobQueue, type NewJob } from '../../platform/jobs/job-queue.js'
 
 /** Sniffed types that the decoder turns into images; everything else (SVG included) is stored only. */
 export const PROVISIONABLE_MIMES: ReadonlySet<string> = new Set([
@@ -20,5 +20,8 @@ export const isProvisionable = (mime: string) => PROVISIONABLE_MIMES.has(mime)
  * upload inserts it so, a re-provision claims it), in the caller's transaction.
  */
 export async function queueProvisioning(trx: Executor, queue: JobQueue, fileId: string): Promise<void> {
-  await queue.enqueue(trx, { kind: JobKinds.provision, payload: { fileId } })
+  await queue.enqueue(trx, provisioningJob(fileId))
 }
+
+/** The job that provisions a file (for a caller that inserts its row itself: JobQueue.jobRow). */
+export const provisioningJob = (fileId: string): NewJob => ({ kind: JobKinds.provision, payload: { fileId } })

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/executor.js'
+import type { JobTable } from '../db/tables.js'
 
 export interface NewJob {
   kind: string
@@ -6,6 +7,9 @@ export interface NewJob {
   /** Epoch ms; now when omitted. */
   runAt?: number
 }
+
+/** A new job's row, as `enqueue` inserts it. */
+export type JobRow = Omit<JobTable, 'attempts'>
 
 export interface ClaimedJob {
   id: string
@@ -22,8 +26,19 @@ export interface ClaimedJob {
  */
 export interface JobQueue {
   enqueue(db: Executor, job: NewJob): Promise<string>
+  /**
+   * The row `enqueue` would insert, for a caller that inserts it within a
+   * statement of its own (one round trip for several writes); once that has
+   * committed, it calls `notify`.
+   */
+  jobRow(job: NewJob): JobRow
+  /** Tells this process's workers that a job may have become due. */
+  notify(): void
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
-  /** Ends the job as done; with `trx`, inside the caller's transaction (the job ends when it commits). */
+  /**
+   * Ends the job as done; with `trx`, inside the caller's transaction (the job
+   * ends when it commits). Calls on one executor in the same tick may share a statement.
+   */
   complete(job: ClaimedJob, trx?: Executor): Promise<void>
   /** Releases the job to run again at `runAt` (backoff), recording why. */
   retry(job: ClaimedJob, error: string, runAt: number): Promise<void>
@@ -45,6 +60,12 @@ export interface JobRun {
    * nothing itself.
    */
   complete(trx: Executor): Promise<void>
+  /**
+   * The handler's costly part (CPU, memory) is over and it only waits on I/O,
+   * such as a group commit: the worker may start another job in its slot
+   * meanwhile. The job still runs, and holds its lease, until the handler returns.
+   */
+  yieldSlot(): void
 }
 
 /**

@@ -14,7 +14,7 @@ export interface WorkerDeps {
 }
 
 export interface WorkerOptions {
-  /** Jobs run at once (default 2). */
+  /** Jobs run at once, not counting those that yielded their slot while they wait on I/O (default 2). */
   concurrency?: number
   /** How long a claim holds without a heartbeat; heartbeats renew it every third of it (default 60 s). */
   leaseMs?: number
@@ -30,16 +30,33 @@ export interface WorkerOptions {
 const MAX_REASON = 1000
 
 /**
+ * Jobs that gave back their slot (JobRun.yieldSlot) and only wait on I/O, at
+ * most; they hold just their result, and a group commit writes this many at once.
+ */
+const MAX_YIELDED = 64
+
+/**
  * Claims due jobs from the queue and runs their handlers with bounded
  * concurrency. Ordinary errors retry with exponential backoff and jitter;
  * a PermanentJobError, an unknown kind or the last attempt fail the job at
  * once, after the kind's failure hook has recorded the reason. A crash loses
- * nothing: a claim is a lease, renewed while the handler runs, so a dead
+ * nothing: a claim is a lease, renewed until the job ends, so a dead
  * worker's jobs become due again soon after it stops renewing them.
  */
 export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly running = new Map<string, { job: ClaimedJob; done: Promise<void> }>()
+  /** Running jobs that hold one of the `concurrency` slots (the others yielded theirs). */
+  private holding = 0
+  /**
+   * Claimed jobs waiting for a slot, at most two a slot: a slot that frees
+   * starts the next job at once instead of after a claim's round trip, and
+   * the list is refilled only once down to one a slot, so a claim takes
+   * `concurrency` jobs or more in one statement.
+   */
+  private readonly ready: ClaimedJob[] = []
+  /** The lease heartbeats of the claimed jobs, ready or running. */
+  private readonly heartbeats = new Map<string, NodeJS.Timeout>()
   private readonly opts: Required<WorkerOptions>
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle'
   private claiming = false
@@ -83,17 +100,14 @@ export class Worker {
     this.state = 'stopping'
     this.unsubscribe?.()
     if (this.timer) clearTimeout(this.timer)
+    for (const job of this.ready.splice(0)) await this.giveBack(job)
     let timeout: NodeJS.Timeout | undefined
     const waited = new Promise<void>((resolve) => {
       timeout = setTimeout(resolve, timeoutMs)
     })
     await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), waited])
     clearTimeout(timeout)
-    for (const { job } of this.running.values()) {
-      await this.deps.queue
-        .release(job)
-        .catch((err) => this.deps.log.warn({ err, jobId: job.id }, 'release failed'))
-    }
+    for (const { job } of this.running.values()) await this.giveBack(job)
     this.running.clear()
     this.state = 'stopped'
   }
@@ -107,9 +121,13 @@ export class Worker {
     for (const delay of [20, 80]) setTimeout(() => this.poke(), delay).unref()
   }
 
-  /** Claims as many jobs as there are free slots; called on start, enqueue, job end and by the poll timer. */
+  /**
+   * Starts ready jobs in the free slots, then claims for the slots still free
+   * and the ready list; called on start, enqueue, job end and by the poll timer.
+   */
   private poke(): void {
     if (this.state !== 'running') return
+    this.startReady()
     if (this.claiming) {
       this.again = true
       return
@@ -127,12 +145,22 @@ export class Worker {
     try {
       do {
         this.again = false
-        const free = this.opts.concurrency - this.running.size
-        if (free <= 0 || this.state !== 'running') break
-        const jobs = await this.deps.queue.claim(this.id, free, this.opts.leaseMs)
-        for (const job of jobs) this.launch(job)
+        const free = this.free()
+        if (this.state !== 'running' || (free <= 0 && this.ready.length > this.opts.concurrency)) break
+        const wanted = free + 2 * this.opts.concurrency - this.ready.length
+        const jobs = await this.deps.queue.claim(this.id, wanted, this.opts.leaseMs)
+        if (this.state !== 'running') {
+          // Stopped while claiming: the jobs go back at once.
+          for (const job of jobs) await this.giveBack(job)
+          break
+        }
+        for (const job of jobs) {
+          this.renewLease(job)
+          this.ready.push(job)
+        }
+        this.startReady()
         // A full batch suggests more are due: claim again instead of waiting for the poll.
-        if (jobs.length === free) this.again = true
+        if (jobs.length === wanted) this.again = true
       } while (this.again)
     } catch (err) {
       this.deps.log.error({ err }, 'claiming jobs failed')
@@ -140,31 +168,75 @@ export class Worker {
     } finally {
       this.claiming = false
     }
-    if (this.state === 'running' && this.running.size < this.opts.concurrency) {
+    if (this.state === 'running' && this.free() > 0) {
       this.timer = setTimeout(() => this.poke(), retryIn)
       this.timer.unref()
     }
   }
 
-  private launch(job: ClaimedJob): void {
-    const done = this.run(job).finally(() => {
-      this.running.delete(job.id)
-      this.poke()
-    })
-    this.running.set(job.id, { job, done })
+  /** Jobs that may start now: a slot each, and room among the yielded ones for those that will yield. */
+  private free(): number {
+    return Math.min(
+      this.opts.concurrency - this.holding,
+      MAX_YIELDED + this.opts.concurrency - this.running.size,
+    )
   }
 
-  private async run(job: ClaimedJob): Promise<void> {
+  private startReady(): void {
+    while (this.ready.length > 0 && this.free() > 0 && this.state === 'running')
+      this.launch(this.ready.shift()!)
+  }
+
+  /** Renews the job's lease every third of it from its claim until it ends (a long job, or a wait for a slot). */
+  private renewLease(job: ClaimedJob): void {
     const { queue, log } = this.deps
     const heartbeat = setInterval(() => {
       queue
         .extend(job, this.id, this.opts.leaseMs)
         .then((held) => {
-          if (!held) log.warn({ jobId: job.id, kind: job.kind }, 'lost the lease of a running job')
+          if (!held) log.warn({ jobId: job.id, kind: job.kind }, 'lost the lease of a claimed job')
         })
         .catch((err) => log.warn({ err, jobId: job.id }, 'lease renewal failed'))
     }, this.opts.leaseMs / 3)
     heartbeat.unref()
+    this.heartbeats.set(job.id, heartbeat)
+  }
+
+  private stopRenewing(job: ClaimedJob): void {
+    clearInterval(this.heartbeats.get(job.id))
+    this.heartbeats.delete(job.id)
+  }
+
+  /** Hands a job back untouched, so another worker takes it at once (stop). */
+  private async giveBack(job: ClaimedJob): Promise<void> {
+    this.stopRenewing(job)
+    await this.deps.queue
+      .release(job)
+      .catch((err) => this.deps.log.warn({ err, jobId: job.id }, 'release failed'))
+  }
+
+  private launch(job: ClaimedJob): void {
+    this.holding++
+    let holds = true
+    const freeSlot = (): boolean => {
+      if (!holds) return false
+      holds = false
+      this.holding--
+      return true
+    }
+    const yieldSlot = () => {
+      if (freeSlot()) this.poke()
+    }
+    const done = this.run(job, yieldSlot).finally(() => {
+      this.running.delete(job.id)
+      freeSlot()
+      this.poke()
+    })
+    this.running.set(job.id, { job, done })
+  }
+
+  private async run(job: ClaimedJob, yieldSlot: () => void): Promise<void> {
+    const { queue, log } = this.deps
     try {
       const handler = this.deps.jobHandlers.get(job.kind)
       if (!handler) throw new PermanentJobError(`No handler for job kind '${job.kind}'`)
@@ -174,19 +246,20 @@ export class Worker {
           await queue.complete(job, trx)
           completed = true
         },
+        yieldSlot,
       })
-      clearInterval(heartbeat)
+      this.stopRenewing(job)
       // A handler that completed the job in its own transaction has committed that already.
       if (!completed) await queue.complete(job)
     } catch (err) {
-      clearInterval(heartbeat)
+      this.stopRenewing(job)
       // A worker that gave the job back at shutdown must not also retry or fail it.
       if (this.state === 'stopped') return
       await this.settleFailure(job, err).catch((e) =>
         log.error({ err: e, jobId: job.id }, 'recording a job failure failed; the lease will bring it back'),
       )
     } finally {
-      clearInterval(heartbeat)
+      this.stopRenewing(job)
     }
   }
 
