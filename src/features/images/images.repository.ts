@@ -51,11 +51,11 @@ export const imageList = keysetList('images.id', (db, { scope, ids }: ImageListA
 })
 
 /** With `ids` (at most 100) a count of those rows inside the scope is as cheap as the counters. */
-const countOfIds = prepared((db, { scope, ids }: ImageListArgs) => {
+const countOfIds = prepared((db, scope: WorkspaceScope, ids: readonly string[]) => {
   let q = db
     .selectFrom('images')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('id', 'in', ids ?? [])
+    .where('id', 'in', ids)
   if (scope) q = q.where('workspace_id', 'in', scope)
   return q
 })
@@ -143,8 +143,9 @@ export class ImagesRepository {
 
   /** `pageInfo.total` from the counters, never by counting image rows; with `ids`, a count of those. */
   async total(db: Executor, args: ImageListArgs): Promise<number> {
-    if (args.ids?.length === 0) return 0
-    const [row] = args.ids ? await countOfIds(db, args) : await countFromCounters(db, args.scope)
+    const { scope, ids } = args
+    if (ids?.length === 0) return 0
+    const [row] = ids ? await countOfIds(db, scope, ids) : await countFromCounters(db, scope)
     return Number(row?.n ?? 0)
   }
 
