@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -14,6 +13,7 @@ import { imagesRoutes } from './features/images/images.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
 import { errorHandler, sendError } from './http/error-handler.js'
+import { requestIds } from './http/request-id.js'
 import { ErrorBody } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import type { Principal } from './http/context.js'
@@ -21,16 +21,17 @@ import type { CachedReads } from './platform/db/read-cache.js'
 import { AppError } from './shared/errors.js'
 
 const PUBLIC_PATHS = new Set(['/api/openapi.json'])
+const pathOf = (url: string) => {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}
 
 /** Builds the HTTP app on a container; never listens, so tests drive it with inject(). */
 export async function buildApp(c: Container): Promise<App> {
   const requestLogging = c.config.logLevel === 'debug' || c.config.logLevel === 'trace'
   const app = Fastify({
     loggerInstance: c.log as FastifyBaseLogger,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
-    },
+    genReqId: requestIds(),
     // Request lines are debug-level noise on a hot path; errors are always logged with their request id.
     logController: new LogController({ disableRequestLogging: !requestLogging }),
     // Without request lines a per-request child logger is pure cost: the error handler names the request itself.
@@ -78,8 +79,8 @@ export async function buildApp(c: Container): Promise<App> {
   // not an async one: with a known token on SQLite the whole check is synchronous and costs no promise.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
-    const path = req.url.split('?', 1)[0]!
-    if (!path.startsWith('/api/') || PUBLIC_PATHS.has(path) || req.method === 'OPTIONS') return done()
+    if (!req.url.startsWith('/api/') || req.method === 'OPTIONS' || PUBLIC_PATHS.has(pathOf(req.url)))
+      return done()
     const admit = (reads: CachedReads, principal: Principal) => {
       req.reads = reads
       req.principal = principal

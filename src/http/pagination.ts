@@ -2,6 +2,7 @@ import { type SelectQueryBuilder, sql } from 'kysely'
 import { errors } from '../shared/errors.js'
 import type { IdPrefix } from '../shared/ids.js'
 import { isId } from '../shared/ids.js'
+import type { Maybe } from '../shared/maybe.js'
 import { prepared } from '../platform/db/prepared.js'
 import type { Executor } from '../platform/db/executor.js'
 import type { CursorCodec } from './cursor.js'
@@ -61,8 +62,8 @@ export function parseListQuery(
  * length of a list, but passes values to the query as they are.
  */
 export interface KeysetList<A, Row> {
-  page(db: Executor, args: A, limit: number, after?: string, before?: string): Promise<Row[]>
-  exists(db: Executor, args: A, after?: string, before?: string): Promise<unknown[]>
+  page(db: Executor, args: A, limit: number, after?: string, before?: string): Maybe<Row[]>
+  exists(db: Executor, args: A, after?: string, before?: string): Maybe<unknown[]>
 }
 
 export function keysetList<A, Row>(

@@ -55,6 +55,6 @@ describe('prepared queries', () => {
     const broken = prepared((db, name: string) =>
       db.selectFrom('workspaces').select('id').where('name', '=', `${name}%`),
     )
-    await assert.rejects(broken(t.c.db, 'alpha'), /an argument was altered/)
+    await assert.rejects(async () => broken(t.c.db, 'alpha'), /an argument was altered/)
   })
 })

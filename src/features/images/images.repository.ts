@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Executor } from '../../platform/db/executor.js'
 import { keysetList } from '../../http/pagination.js'
 import { prepared } from '../../platform/db/prepared.js'
+import { chain, type Maybe } from '../../shared/maybe.js'
 import type { ImageTable } from '../../platform/db/tables.js'
 
 export type ImageRow = ImageTable
@@ -133,12 +134,12 @@ export class ImagesRepository {
 
   // Reads
 
-  async findById(db: Executor, id: string): Promise<ImageRow | undefined> {
-    return (await byId(db, id))[0]
+  findById(db: Executor, id: string): Maybe<ImageRow | undefined> {
+    return chain(byId(db, id), (rows) => rows[0])
   }
 
-  async findByFileId(db: Executor, fileId: string): Promise<ImageRow | undefined> {
-    return (await byFileId(db, fileId))[0]
+  findByFileId(db: Executor, fileId: string): Maybe<ImageRow | undefined> {
+    return chain(byFileId(db, fileId), (rows) => rows[0])
   }
 
   /** `pageInfo.total` from the counters, never by counting image rows; with `ids`, a count of those. */

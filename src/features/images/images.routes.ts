@@ -17,6 +17,8 @@ import {
   ProvisionBody,
 } from './images.schemas.js'
 import type { ImagesService } from './images.service.js'
+import type { ImageView } from './images.schemas.js'
+import { chain, type Maybe } from '../../shared/maybe.js'
 
 /**
  * List and get answer pre-built JSON (see imageJson): a string with a JSON content
@@ -24,6 +26,16 @@ import type { ImagesService } from './images.service.js'
  */
 const sendJson = (reply: FastifyReply, json: string) =>
   reply.type('application/json; charset=utf-8').send(json)
+
+/**
+ * Sends an image read as JSON text: at once when the read is complete (see
+ * Maybe), so the handler returns nothing; else once it settles. A read that
+ * fails throws or rejects, and Fastify's error handler answers either way.
+ */
+const sendImage = (reply: FastifyReply, image: Maybe<ImageView>): Maybe<void> =>
+  chain(image, (i) => {
+    sendJson(reply, imageJson(i))
+  })
 
 export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: CursorCodec }) {
   const { images, cursors } = deps
@@ -62,10 +74,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    async (req, reply) => {
-      const image = await images.get(ctxOf(req), req.params.id)
-      return sendJson(reply, imageJson(image))
-    },
+    (req, reply) => sendImage(reply, images.get(ctxOf(req), req.params.id)),
   )
 
   app.get(
@@ -80,10 +89,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    async (req, reply) => {
-      const image = await images.byFile(ctxOf(req), req.params.file_id)
-      return sendJson(reply, imageJson(image))
-    },
+    (req, reply) => sendImage(reply, images.byFile(ctxOf(req), req.params.file_id)),
   )
 
   app.delete(

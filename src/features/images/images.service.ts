@@ -6,6 +6,7 @@ import type { Capabilities, Db } from '../../platform/db/database.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
+import { chain, type Maybe } from '../../shared/maybe.js'
 import { FilesRepository } from '../files/files.repository.js'
 import { type FileObject, toFile } from '../files/files.schemas.js'
 import type { Access } from '../workspaces/access.js'
@@ -57,14 +58,15 @@ export class ImagesService {
     return { data: page.rows.map((r) => this.toView(r)), pageInfo: page.pageInfo }
   }
 
-  async get(ctx: Ctx, id: string): Promise<ImageView> {
-    const row = isId('img', id) ? await this.repo.findById(this.deps.db, id) : undefined
-    return this.toView(await this.visible(ctx, row))
+  /** At once on SQLite when the caller's role is cached (see Maybe). */
+  get(ctx: Ctx, id: string): Maybe<ImageView> {
+    if (!isId('img', id)) throw errors.notFound('image')
+    return chain(this.repo.findById(this.deps.db, id), (row) => this.visibleView(ctx, row))
   }
 
-  async byFile(ctx: Ctx, fileId: string): Promise<ImageView> {
-    const row = isId('fil', fileId) ? await this.repo.findByFileId(this.deps.db, fileId) : undefined
-    return this.toView(await this.visible(ctx, row))
+  byFile(ctx: Ctx, fileId: string): Maybe<ImageView> {
+    if (!isId('fil', fileId)) throw errors.notFound('image')
+    return chain(this.repo.findByFileId(this.deps.db, fileId), (row) => this.visibleView(ctx, row))
   }
 
   /** Removes the image row and, through a job in the same transaction, the provider's copy; the file stays. */
@@ -112,10 +114,17 @@ export class ImagesService {
   }
 
   /** Invisible is absent: a foreign image answers exactly as a missing one. */
-  private async visible(ctx: Ctx, row: ImageRow | undefined, need: 'viewer' | 'editor' = 'viewer') {
+  private visible(
+    ctx: Ctx,
+    row: ImageRow | undefined,
+    need: 'viewer' | 'editor' = 'viewer',
+  ): Maybe<ImageRow> {
     if (!row) throw errors.notFound('image')
-    await this.deps.access.workspace(ctx, row.workspace_id, need, 'image')
-    return row
+    return chain(this.deps.access.workspace(ctx, row.workspace_id, need, 'image'), () => row)
+  }
+
+  private visibleView(ctx: Ctx, row: ImageRow | undefined): Maybe<ImageView> {
+    return chain(this.visible(ctx, row), (visible) => this.toView(visible))
   }
 
   private toView(r: ImageRow): ImageView {

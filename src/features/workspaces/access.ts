@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
+import { chain, type Maybe } from '../../shared/maybe.js'
 
 const rank: Record<MemberRole, number> = { viewer: 1, editor: 2, owner: 3 }
 
@@ -20,20 +21,16 @@ export class Access {
   constructor(private readonly db: Db) {}
 
   /** Roles and visible workspaces come through the request's read cache (see ReadCache), when it has one. */
-  private cached<V>(ctx: Ctx, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+  private cached<V>(ctx: Ctx, key: string, load: () => Promise<V | undefined>): Maybe<V | undefined> {
     return ctx.reads ? ctx.reads.through(`access ${key}`, load) : load()
   }
 
-  async workspace(
-    ctx: Ctx,
-    workspaceId: string,
-    need: MemberRole,
-    resource = 'workspace',
-  ): Promise<WorkspaceAccess> {
+  /** The caller's access to a workspace; at once when its role is cached (see Maybe). */
+  workspace(ctx: Ctx, workspaceId: string, need: MemberRole, resource = 'workspace'): Maybe<WorkspaceAccess> {
     if (!isId('ws', workspaceId)) throw errors.notFound(resource)
     const { userId } = ctx.principal
     if (ctx.principal.role === 'admin') {
-      const row = await this.cached(ctx, `a ${userId} ${workspaceId}`, () =>
+      const admin = this.cached(ctx, `a ${userId} ${workspaceId}`, () =>
         this.db
           .selectFrom('workspaces')
           .leftJoin('members', (j) =>
@@ -43,10 +40,12 @@ export class Access {
           .where('workspaces.id', '=', workspaceId)
           .executeTakeFirst(),
       )
-      if (!row) throw errors.notFound(resource)
-      return { role: row.role }
+      return chain(admin, (row) => {
+        if (!row) throw errors.notFound(resource)
+        return { role: row.role }
+      })
     }
-    const member = await this.cached(ctx, `m ${userId} ${workspaceId}`, () =>
+    const membership = this.cached(ctx, `m ${userId} ${workspaceId}`, () =>
       this.db
         .selectFrom('members')
         .select('role')
@@ -54,9 +53,11 @@ export class Access {
         .where('user_id', '=', userId)
         .executeTakeFirst(),
     )
-    if (!member) throw errors.notFound(resource)
-    if (rank[member.role] < rank[need]) throw errors.forbidden()
-    return { role: member.role }
+    return chain(membership, (member) => {
+      if (!member) throw errors.notFound(resource)
+      if (rank[member.role] < rank[need]) throw errors.forbidden()
+      return { role: member.role }
+    })
   }
 
   /** Workspace ids the caller may read; null means every workspace (admins). */

@@ -22,6 +22,7 @@ import type pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
+import type { Maybe } from '../../shared/maybe.js'
 import type { Database } from './tables.js'
 
 /** What differs between the two engines, asked in one place instead of scattered `if (pg)`. */
@@ -51,9 +52,10 @@ export interface DatabaseHandle {
  * Runs one read statement straight on the driver, outside Kysely: on SQLite on
  * a read-only connection of its own (it sees every committed write, never a
  * transaction in flight), on PostgreSQL on the pool. For the hottest lookups
- * (see prepared.ts), whose SQL Kysely compiled once.
+ * (see prepared.ts), whose SQL Kysely compiled once. On SQLite the rows are
+ * there at once (see Maybe).
  */
-export type DirectRead = (sql: string, parameters: readonly unknown[]) => Promise<unknown[]>
+export type DirectRead = (sql: string, parameters: readonly unknown[]) => Maybe<unknown[]>
 
 const directReads = new WeakMap<object, DirectRead>()
 
@@ -86,7 +88,7 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     })
     const reader = new SQLite(config.file, { readonly: true })
     const readerStatements = preparedOnce(reader)
-    directReads.set(db, async (text, parameters) => readerStatements.prepare(text).all(parameters))
+    directReads.set(db, (text, parameters) => readerStatements.prepare(text).all(parameters))
     return {
       db,
       capabilities: { driver: 'sqlite', skipLocked: false },

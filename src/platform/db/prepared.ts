@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery } from 'kysely'
+import type { Maybe } from '../../shared/maybe.js'
 import { directReadOf } from './database.js'
 import type { Executor } from './executor.js'
 
@@ -15,14 +16,14 @@ import type { Executor } from './executor.js'
  * arithmetic, no branching on its content). Each compiled parameter that is a
  * placeholder is filled from the call's arguments; any other is a constant of
  * the query. Outside a transaction the statement skips Kysely's executor too
- * (DirectRead).
+ * (DirectRead), and on SQLite answers at once (see Maybe).
  */
 export function prepared<A extends unknown[], R>(
   build: (db: Executor, ...args: A) => Compilable<R>,
-): (db: Executor, ...args: A) => Promise<R[]> {
+): (db: Executor, ...args: A) => Maybe<R[]> {
   // Keyed by the dialect's adapter, which a database and its transactions share; then by shape.
   const compiled = new WeakMap<object, Map<string, Statement<R>>>()
-  return async (db, ...args) => {
+  return (db, ...args) => {
     const adapter = db.getExecutor().adapter
     let shapes = compiled.get(adapter)
     if (!shapes) {
@@ -40,8 +41,8 @@ export function prepared<A extends unknown[], R>(
     }
     const parameters = statement.slots.map((slot) => (slot.value ? slot.constant : values[slot.index]))
     const direct = directReadOf(db)
-    if (direct) return (await direct(statement.query.sql, parameters)) as R[]
-    return (await db.executeQuery<R>({ ...statement.query, parameters })).rows
+    if (direct) return direct(statement.query.sql, parameters) as Maybe<R[]>
+    return db.executeQuery<R>({ ...statement.query, parameters }).then((result) => result.rows)
   }
 }
 

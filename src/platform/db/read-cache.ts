@@ -1,3 +1,5 @@
+import type { Maybe } from '../../shared/maybe.js'
+
 /**
  * Reads kept in process memory for as long as the database is unchanged: any
  * write, by this process or another on the same database, empties the cache
@@ -9,6 +11,8 @@
 export class ReadCache {
   private readonly entries = new Map<string, unknown>()
   private seen: string | null = null
+  /** The snapshot of `seen`, shared by every request that starts while the version stays. */
+  private current: CachedReads | undefined
 
   constructor(
     private readonly version: () => string | null | Promise<string | null>,
@@ -27,10 +31,16 @@ export class ReadCache {
   }
 
   private at(version: string | null): CachedReads {
-    if (version !== null && version !== this.seen) {
+    if (version === null) return this.readsAt(null)
+    if (version !== this.seen || !this.current) {
       this.entries.clear()
       this.seen = version
+      this.current = this.readsAt(version)
     }
+    return this.current
+  }
+
+  private readsAt(version: string | null): CachedReads {
     return {
       through: (key, load) => this.through(version, key, load),
       peek: <V>(key: string) =>
@@ -38,33 +48,34 @@ export class ReadCache {
     }
   }
 
-  private async through<V>(
+  private through<V>(
     at: string | null,
     key: string,
     load: () => Promise<V | undefined>,
-  ): Promise<V | undefined> {
+  ): Maybe<V | undefined> {
     if (at === null) return load()
     // Entries belong to `seen`; once a later snapshot moved it on, this one reads the database.
     if (this.seen === at) {
       const hit = this.entries.get(key) as V | undefined
       if (hit !== undefined) return hit
     }
-    const value = await load()
-    // Loaded after the snapshot, the value is at least as new as the version it is filed under; once a newer
-    // snapshot moved `seen` on, it is not kept. Absent rows are not kept either: unknown tokens sent at random
-    // must not evict the known ones.
-    if (value !== undefined && this.seen === at) {
-      if (this.entries.size >= this.maxEntries) this.entries.clear()
-      this.entries.set(key, value)
-    }
-    return value
+    return load().then((value) => {
+      // Loaded after the snapshot, the value is at least as new as the version it is filed under; once a
+      // newer snapshot moved `seen` on, it is not kept. Absent rows are not kept either: unknown tokens sent
+      // at random must not evict the known ones.
+      if (value !== undefined && this.seen === at) {
+        if (this.entries.size >= this.maxEntries) this.entries.clear()
+        this.entries.set(key, value)
+      }
+      return value
+    })
   }
 }
 
 /** Lookups through a ReadCache snapshot; see ReadCache.snapshot. */
 export interface CachedReads {
-  /** The cached value of `key`, or `load()`'s. */
-  through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined>
+  /** The cached value of `key`, at once, or `load()`'s. */
+  through<V>(key: string, load: () => Promise<V | undefined>): Maybe<V | undefined>
   /** The cached value of `key`, if there is one; never loads. */
   peek<V>(key: string): V | undefined
 }

@@ -49,7 +49,9 @@ export class LocalImageProvider implements ImageProvider {
 
   url(cfImageId: string, variant = 'public'): string {
     // Flexible variants read as Cloudflare writes them (w=640,fit=cover): '=' and ',' are fine in a path.
-    const options = encodeURIComponent(variant).replace(/%3D/g, '=').replace(/%2C/g, ',')
+    // Every read answers the URL of `public`: only an escaped name needs the replacing.
+    const encoded = encodeURIComponent(variant)
+    const options = encoded.includes('%') ? encoded.replace(/%3D/g, '=').replace(/%2C/g, ',') : encoded
     return `${this.deps.publicUrl}/cdn/${encodeURIComponent(cfImageId)}/${options}`
   }
 }
