@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type ErrorCode } from '../shared/errors.js'
+import type { Logger } from '../shared/logger.js'
 
 interface ValidationIssue {
   instancePath?: string
@@ -53,19 +54,14 @@ function safeMessage(err: Partial<FastifyError>): string {
   return 'The request is malformed'
 }
 
-export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const appError = toAppError(err)
-  if (!appError) {
-    logError(request, err, 'unhandled error')
-    return sendError(reply, new AppError('internal', 'Internal server error'))
+/** Answers every error in the envelope; what the caller may not see (a bug, an internal error) is logged with the request id. */
+export function errorHandler(log: Logger) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(err)
+    if (!appError || appError.code === 'internal')
+      log.error({ err, reqId: request.id }, appError ? 'internal error' : 'unhandled error')
+    return sendError(reply, appError ?? new AppError('internal', 'Internal server error'))
   }
-  if (appError.code === 'internal') logError(request, err, 'internal error')
-  return sendError(reply, appError)
-}
-
-/** Requests log through the server's logger unless request logging is on (see app.ts): then name the request here. */
-function logError(request: FastifyRequest, err: unknown, message: string) {
-  request.log.error(request.log === request.server.log ? { err, reqId: request.id } : { err }, message)
 }
 
 export function sendError(reply: FastifyReply, error: AppError) {

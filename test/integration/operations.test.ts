@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createContainer } from '../../src/container.js'
+import { createLogger } from '../../src/shared/logger.js'
 import { expectError } from '../expect.js'
 import { client } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
@@ -105,9 +108,12 @@ describe('operations', () => {
 })
 
 describe('operations: unexpected errors', () => {
-  test('an unexpected error answers a generic 500 internal, no stack, no message', async () => {
-    // A second app on the same container, with routes that fail the ways a bug would.
-    const app = await buildApp(t.c)
+  test('an unexpected error answers a generic 500 internal, no stack, no message, and is logged with its request id', async () => {
+    // A second node on the same database, logging into `lines`, with routes that fail the ways a bug would.
+    const lines: Record<string, unknown>[] = []
+    const log = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) })
+    const c = await createContainer(loadConfig(t.env), log, { migrate: false })
+    const app = await buildApp(c)
     app.get('/api/boom', async () => {
       throw new Error('secret: connection string postgres://user:pw@db/x')
     })
@@ -131,8 +137,17 @@ describe('operations: unexpected errors', () => {
         assert.doesNotMatch(res.body, /secret|postgres|stack|TypeError|\.ts:\d+|at /)
         assert.equal(res.headers['x-request-id'], 'req-500')
       }
+      const errors = lines.filter((l) => l.level === 50)
+      assert.equal(errors.length, 3)
+      for (const line of errors) {
+        assert.equal(line.reqId, 'req-500')
+        assert.equal(line.msg, 'unhandled error')
+        assert.ok(line.err, 'the error itself is logged')
+      }
+      assert.match(JSON.stringify(errors[0]!.err), /secret: connection string/)
     } finally {
       await app.close()
+      await c.close()
     }
   })
 })
