@@ -28,6 +28,7 @@ import pg from 'pg'
 import { ImagesRepository, imageList } from '../src/features/images/images.repository.js'
 import { CursorCodec } from '../src/http/cursor.js'
 import { paginate } from '../src/http/pagination.js'
+import { rowReader } from '../src/platform/db/database.js'
 import type { Database } from '../src/platform/db/tables.js'
 
 const env = process.env
@@ -37,7 +38,7 @@ const publicUrl = env.PUBLIC_URL ?? 'http://127.0.0.1:8787'
 const adminAuth = `Bearer ${env.BARE_ADMIN_TOKEN ?? ''}`
 const memberScope = (env.BARE_MEMBER_SCOPE ?? '').split(',').filter(Boolean)
 
-// The driver, with every statement prepared once.
+// The driver, with every statement prepared once (on SQLite, Pictura's own reader of them).
 
 type Param = string | number | null
 type Rows = Record<string, unknown>[]
@@ -60,15 +61,9 @@ if (isPg) {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 10000')
-  const statements = new Map<string, SQLite.Statement>()
-  run = (sql, params) => {
-    let stmt = statements.get(sql)
-    if (!stmt) {
-      stmt = sqlite.prepare(sql)
-      statements.set(sql, stmt)
-    }
-    return stmt.all(params) as Rows
-  }
+  // Rows as Pictura reads them (arrays from the driver, objects built in JS): the same data path.
+  const read = rowReader(sqlite)
+  run = (sql, params) => read(sql, params) as Rows
 }
 
 // Recording Pictura's SQL: a Kysely whose driver keeps each compiled query and answers one dummy row.
