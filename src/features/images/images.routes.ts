@@ -13,11 +13,11 @@ import {
   ImagePage,
   ImagesListQuery,
   imageJson,
+  type ImageView,
   imagePageJson,
   ProvisionBody,
 } from './images.schemas.js'
 import type { ImagesService } from './images.service.js'
-import type { ImageView } from './images.schemas.js'
 import { chain, type Maybe } from '../../shared/maybe.js'
 
 /**

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, errors } from '../../shared/errors.js'
 import type { BlobStore, PutResult } from './blob-store.js'
+import { DirSync } from './dir-sync.js'
 import { Meter } from './meter.js'
 
 // Keys are `<workspaceId>/<fileId>`-like: segments of id characters, so a key can never climb out of the root.
@@ -21,9 +22,16 @@ const STALE_TMP_MS = 24 * 60 * 60 * 1000
  * fsyncs the directory, so a blob appears whole or not at all, also across a
  * crash. Temp files carry the writer's pid, so start-up clean-up of one process
  * never removes uploads in flight in another process sharing DATA_DIR.
+ *
+ * On the upload path every file system call waits its turn in libuv's thread
+ * pool: a put makes the folders it needs only when a rename finds them
+ * missing, and concurrent puts into one folder share its fsync (DirSync).
  */
 export class FsBlobStore implements BlobStore {
   private readonly tmp: string
+  private readonly dirSync = new DirSync()
+  /** The temp folder, made once; forgotten when a put finds it gone. */
+  private tmpReady: Promise<unknown> | null = null
 
   constructor(private readonly root: string) {
     this.tmp = path.join(root, TMP_DIR)
@@ -31,21 +39,38 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, source: Readable, options: { maxBytes: number }): Promise<PutResult> {
     const target = this.pathOf(key)
-    await mkdir(this.tmp, { recursive: true })
+    this.tmpReady ??= mkdir(this.tmp, { recursive: true })
+    await this.tmpReady.catch((err) => {
+      this.tmpReady = null
+      throw err
+    })
     const tmpPath = path.join(this.tmp, `${process.pid}.${randomUUID()}.part`)
     const meter = new Meter(options.maxBytes)
     try {
       // flush: the bytes reach the disk before the rename makes them visible.
       await pipeline(source, meter, createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, flush: true }))
-      const created = await mkdir(path.dirname(target), { recursive: true })
-      await rename(tmpPath, target)
-      await syncDir(path.dirname(target))
-      if (created !== undefined) await syncDir(path.dirname(created))
+      await this.moveIntoPlace(tmpPath, target)
       return { size: meter.count, sha256: meter.digest() }
     } catch (err) {
+      if (isMissing(err)) this.tmpReady = null
       await unlink(tmpPath).catch(() => {})
       throw meter.exceeded ? errors.tooLarge(options.maxBytes) : err
     }
+  }
+
+  /** Renames into place, making the target's folders when missing; durable once it returns. */
+  private async moveIntoPlace(tmpPath: string, target: string): Promise<void> {
+    const dir = path.dirname(target)
+    try {
+      await rename(tmpPath, target)
+    } catch (err) {
+      if (!isMissing(err)) throw err
+      const created = await mkdir(dir, { recursive: true })
+      await rename(tmpPath, target)
+      // The new folder's own entry must reach the disk too.
+      if (created !== undefined) await this.dirSync.sync(path.dirname(created))
+    }
+    await this.dirSync.sync(dir)
   }
 
   async get(key: string, range?: { start: number; end: number }): Promise<Readable> {
@@ -126,15 +151,6 @@ export class FsBlobStore implements BlobStore {
   private pathOf(key: string): string {
     if (!KEY.test(key)) throw new AppError('internal', `Invalid blob key: ${JSON.stringify(key)}`)
     return path.join(this.root, key)
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 
