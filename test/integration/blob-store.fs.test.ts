@@ -31,6 +31,14 @@ test('blobs live at <root>/<workspace>/<file> and no temp file outlives a put, k
   assert.ok(!existsSync(path.join(root, 'ws_a', 'fil_2')))
 })
 
+test('a put refused at its first bytes, while its temp file is still being opened, leaves no temp file', async () => {
+  // The refusal can fail the pipeline before the temp file exists; it must be removed once it does.
+  for (let i = 0; i < 100; i++) {
+    await assert.rejects(store.put(`ws_a/fil_r${i}`, Readable.from([Buffer.alloc(5000)]), { maxBytes: 100 }))
+    assert.deepEqual(tmpFiles(), [], `after refused put ${i}`)
+  }
+})
+
 test('keys and prefixes that could leave the root are refused before touching the disk', async () => {
   for (const key of ['../escape', 'ws_a/../../escape', '/etc/passwd', 'ws_a/', '', '.tmp/x', 'a\\b']) {
     await assert.rejects(store.put(key, Readable.from([Buffer.from('x')]), { maxBytes: 10 }), key)

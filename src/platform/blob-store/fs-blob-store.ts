@@ -46,13 +46,17 @@ export class FsBlobStore implements BlobStore {
     })
     const tmpPath = path.join(this.tmp, `${process.pid}.${randomUUID()}.part`)
     const meter = new Meter(options.maxBytes)
+    // flush: the bytes reach the disk before the rename makes them visible.
+    const file = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, flush: true })
     try {
-      // flush: the bytes reach the disk before the rename makes them visible.
-      await pipeline(source, meter, createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, flush: true }))
+      await pipeline(source, meter, file)
       await this.moveIntoPlace(tmpPath, target)
       return { size: meter.count, sha256: meter.digest() }
     } catch (err) {
       if (isMissing(err)) this.tmpReady = null
+      // A body refused at its first bytes can fail the pipeline while the file is still being opened (and
+      // created): the file is removed once its stream has closed, or it would outlive the unlink.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()))
       await unlink(tmpPath).catch(() => {})
       throw meter.exceeded ? errors.tooLarge(options.maxBytes) : err
     }
