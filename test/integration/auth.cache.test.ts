@@ -4,6 +4,8 @@ import SQLite from 'better-sqlite3'
 import pg from 'pg'
 import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import { newImage } from '../images-factory.js'
+import type { ImageView } from '../../src/features/images/images.schemas.js'
 
 /**
  * Tokens and roles are kept in memory between requests (ReadCache); these are
@@ -37,6 +39,27 @@ describe('auth and access caches honour every change at once', () => {
       await other.end()
     }
   }
+
+  test('an image read whose role is cached completes at once on SQLite, and waits on PostgreSQL', async () => {
+    const owner = await newUser(t)
+    const ws = await newWorkspace(owner)
+    const image = await newImage(t, ws.id)
+    const ctx = async () => ({
+      principal: { userId: owner.id, role: 'member' as const, tokenId: 'tok_test' },
+      requestId: 'test',
+      reads: await t.c.reads.snapshot(),
+    })
+    // The first read loads the owner's role into the cache; the next one finds it there.
+    assert.equal((await t.c.images.get(await ctx(), image.id)).id, image.id)
+    const again = t.c.images.get(await ctx(), image.id)
+    if (t.c.config.db.driver === 'sqlite') {
+      assert.ok(!(again instanceof Promise), 'no promise: the row and the role are there at once')
+      assert.equal((again as ImageView).id, image.id)
+    } else {
+      assert.ok(again instanceof Promise)
+      assert.equal((await again).id, image.id)
+    }
+  })
 
   test('a token revoked by another process fails on the next request', async () => {
     const user = await newUser(t)
