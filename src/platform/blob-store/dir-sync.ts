@@ -6,8 +6,14 @@ import { open } from 'node:fs/promises'
  * uploads into one directory wait for the same fsync instead of one each: while
  * one runs, every caller joins the single next one, which starts when it ends.
  */
+/** A folder's fsync in progress, and the one its later writers wait for. */
+interface Syncs {
+  running: Promise<void> | null
+  next: Promise<void> | null
+}
+
 export class DirSync {
-  private readonly dirs = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>()
+  private readonly dirs = new Map<string, Syncs>()
 
   sync(dir: string): Promise<void> {
     let state = this.dirs.get(dir)
@@ -25,7 +31,7 @@ export class DirSync {
     return state.next
   }
 
-  private start(dir: string, state: { running: Promise<void> | null; next: Promise<void> | null }) {
+  private start(dir: string, state: Syncs) {
     const running = fsyncDir(dir).finally(() => {
       state.running = null
       if (!state.next) this.dirs.delete(dir)
