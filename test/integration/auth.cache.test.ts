@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
 import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
 import { newImage } from '../images-factory.js'
+import { CORPUS, settled, upload } from '../support/provisioning.js'
+import { Worker } from '../../src/platform/jobs/worker.js'
 import type { ImageView } from '../../src/features/images/images.schemas.js'
 
 /**
@@ -58,6 +62,35 @@ describe('auth and access caches honour every change at once', () => {
     } else {
       assert.ok(again instanceof Promise)
       assert.equal((await again).id, image.id)
+    }
+  })
+
+  test('uploads and their provisioning keep the cache; a write to a member empties it', async () => {
+    const owner = await newUser(t)
+    const ws = await newWorkspace(owner)
+    const worker = new Worker(t.c, { concurrency: 1 }).start()
+    try {
+      // Reads made by these requests are cached under the snapshot taken now, which must stay current.
+      const before = await t.c.reads.snapshot()
+      const file = await upload(
+        owner.api,
+        ws.id,
+        readFileSync(path.join(CORPUS, 'sharp-fixtures', 'Landscape_2.jpg')),
+        'a.jpg',
+      )
+      const [row] = await settled(t, [file.id])
+      assert.equal(row!.image_status, 'ready')
+      assert.equal((await owner.api.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 200)
+      assert.equal(
+        await t.c.reads.snapshot(),
+        before,
+        'the writes to files, images and jobs left the cache as it was',
+      )
+      const other = await newUser(t)
+      await addMember(t, ws.id, other.id, 'viewer')
+      assert.notEqual(await t.c.reads.snapshot(), before, 'the new member emptied the cache')
+    } finally {
+      await worker.stop()
     }
   })
 

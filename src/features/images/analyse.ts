@@ -30,6 +30,42 @@ const SMALL_PIXELS = 512 * 512
  * is a PermanentJobError with a reason a person can read.
  */
 export async function analyseImage(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis> {
+  return (isJpeg(bytes) && (await analyseSmallJpeg(bytes, maxPixels))) || analyseAny(bytes, maxPixels)
+}
+
+const isJpeg = (bytes: Buffer) =>
+  bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff
+
+/** EXIF orientations that turn the image a quarter: its display width is its stored height. */
+const QUARTER_TURNS = new Set([5, 6, 7, 8])
+
+/**
+ * A JPEG of up to SMALL_PIXELS in one decode instead of a header read and a
+ * decode (each a trip through libuv's and libvips' threads): the decode gives
+ * its size, and its EXIF, orientation included, is read from the file, where
+ * a JPEG keeps it. Null for anything larger or undecodable, which the general
+ * path then measures, or refuses with its reason.
+ */
+async function analyseSmallJpeg(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis | null> {
+  let size: { width: number; height: number }
+  try {
+    const decoded = sharp(bytes, decodeOptions(Math.min(maxPixels, SMALL_PIXELS)))
+    size = (await decoded.raw().toBuffer({ resolveWithObject: true })).info
+  } catch {
+    return null
+  }
+  const tags = await readExif(bytes)
+  const turned = QUARTER_TURNS.has(tags.exif.Orientation as number)
+  return {
+    width: turned ? size.height : size.width,
+    height: turned ? size.width : size.height,
+    format: 'jpeg',
+    tags,
+  }
+}
+
+/** Any format: the header, then the decode. Exported for tests, which hold the JPEG path to it. */
+export async function analyseAny(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis> {
   let meta: Metadata
   try {
     // Header only, without the pixel limit, so an oversized file is reported with its size.

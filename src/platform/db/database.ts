@@ -22,6 +22,7 @@ import type pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Maybe } from '../../shared/maybe.js'
+import { CACHED_TABLES } from './read-cache.js'
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
 import type { Database } from './tables.js'
 
@@ -40,7 +41,8 @@ export interface DatabaseHandle {
   /**
    * A value that changes whenever the rows the read cache keeps may have
    * changed, through this process or any other (see ReadCache): on SQLite the
-   * file's data_version with this connection's writes, on PostgreSQL the
+   * file's data_version (any commit of another connection) with this
+   * connection's writes to the cached tables, on PostgreSQL the
    * read_version row that triggers move with every write to those tables.
    * Null once the database is closed.
    */
@@ -132,12 +134,14 @@ const MAX_STATEMENTS = 500
  * so each is prepared once and reused: safe, as Kysely runs one query at a time
  * on SQLite's single connection. Bounded: texts that vary (an `in` list of any
  * length) start the cache over rather than grow it. Every run of a statement
- * that may write is counted, for DatabaseHandle.version.
+ * that may write a table the read cache keeps is counted, for
+ * DatabaseHandle.version; uploads and provisioning, which write none of them,
+ * leave the cache as it is.
  */
 function preparedOnce(sqlite: SQLite.Database): SqliteDatabase & { readonly writes: number } {
   let writes = 0
   const counted = (stmt: SQLite.Statement): SqliteStatement =>
-    stmt.readonly
+    stmt.readonly || !mayWriteCached(stmt.source)
       ? stmt
       : {
           reader: stmt.reader,
@@ -162,6 +166,18 @@ function preparedOnce(sqlite: SQLite.Database): SqliteDatabase & { readonly writ
     close: () => sqlite.close(),
   }
 }
+
+/**
+ * Whether a statement that writes may change what the read cache keeps: it
+ * names one of CACHED_TABLES anywhere (as target, in a subquery, or as a word
+ * of its own elsewhere, which errs on the safe side). Deletes that cascade
+ * into those tables start from one of them too (a workspace, a user).
+ */
+function mayWriteCached(text: string): boolean {
+  return CACHED_TABLE_NAME.test(text)
+}
+
+const CACHED_TABLE_NAME = new RegExp(`\\b(${CACHED_TABLES.join('|')})\\b`, 'i')
 
 /** `make(text)` once per text, kept for the next call; at MAX_STATEMENTS texts the cache starts over. */
 function onceEach<V>(make: (text: string) => V): (text: string) => V {

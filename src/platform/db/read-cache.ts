@@ -1,9 +1,16 @@
 import type { Maybe } from '../../shared/maybe.js'
 
 /**
- * Reads kept in process memory for as long as the database is unchanged: any
- * write, by this process or another on the same database, empties the cache
- * (DatabaseHandle.version), so a revoked token or a removed member is refused
+ * The tables whose rows the cache keeps (tokens, their users, roles and
+ * workspaces): only a write to one of them moves DatabaseHandle.version. The
+ * read-version migration names the same tables for its PostgreSQL triggers.
+ */
+export const CACHED_TABLES = ['users', 'tokens', 'workspaces', 'members'] as const
+
+/**
+ * Reads kept in process memory for as long as what they read is unchanged:
+ * any write to CACHED_TABLES, by this process or another on the same database,
+ * empties the cache (DatabaseHandle.version), so a revoked token or a removed member is refused
  * by every request that starts after the revocation committed. Without a
  * version (null) every read goes to the database. Callers share one cache and
  * keep their keys apart with a prefix.
