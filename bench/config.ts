@@ -20,6 +20,8 @@ export interface BenchConfig {
   phases: Set<Phase>
   ingestCount: number
   ingestClients: number
+  /** Ingest runs, each on a fresh server; the median is reported with the range. */
+  ingestRounds: number
   streamBytes: number
   pgUrl: string
   /** Cached seeded SQLite files and scratch data directories (gitignored). */
@@ -63,6 +65,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     phases: new Set(phases as Phase[]),
     ingestCount: int('BENCH_INGEST_COUNT', 2_000),
     ingestClients: int('BENCH_INGEST_CLIENTS', 8),
+    ingestRounds: Math.max(1, int('BENCH_INGEST_ROUNDS', 3)),
     streamBytes: int('BENCH_STREAM_BYTES', 1024 * 1024 * 1024),
     pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     dataDir: path.resolve(env.BENCH_DATA_DIR ?? path.join(root, '.bench-data')),

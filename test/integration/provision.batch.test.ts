@@ -79,7 +79,7 @@ test('results ready together share a transaction; a bad one fails alone and its 
   const warnings: string[] = []
   const log = createLogger('warn', { write: (line: string) => void warnings.push(line) })
   const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, log)
-  // The first write starts at once; the other three arrive while it runs and make one batch.
+  // All four arrive in one turn of the event loop and make one batch.
   const results = await Promise.allSettled([
     writes.write(row(a!, 'img_batch_a'), runOf(jobs.get(a!)!)),
     writes.write(row(b!, 'img_batch_b'), runOf(jobs.get(b!)!)),
@@ -107,7 +107,7 @@ test('results ready together share a transaction; a bad one fails alone and its 
   assert.deepEqual(status[d!], ['ready', 'img_batch_d'])
   assert.equal(await counter(), before + 3, 'counted once each, the failed one not at all')
   assert.equal(warnings.length, 1)
-  assert.match(warnings[0]!, /"size":3,.*a provisioning batch failed/)
+  assert.match(warnings[0]!, /"size":4,.*a provisioning batch failed/)
   const left = await jobsLeft(jobs)
   assert.deepEqual(
     left.map((j) => j.id),

@@ -42,12 +42,15 @@ export class ProvisionWrites {
   write(row: ImageRow, run: JobRun | undefined): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queued.push({ row, run, resolve, reject })
-      if (!this.writing) void this.drain()
+      if (this.writing) return
+      // The batch waits for the rest of this turn of the event loop: on SQLite a write never waits on the
+      // database, so without the pause a result never meets the others that decoded in the same turn.
+      this.writing = true
+      setImmediate(() => void this.drain())
     })
   }
 
   private async drain(): Promise<void> {
-    this.writing = true
     try {
       while (this.queued.length > 0) await this.writeBatch(this.queued.splice(0, MAX_BATCH))
     } finally {

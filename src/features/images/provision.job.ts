@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { BlobStore } from '../../platform/blob-store/blob-store.js'
 import type { Capabilities, Db } from '../../platform/db/database.js'
+import { prepared } from '../../platform/db/prepared.js'
 import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
 import { type JobHandler, PermanentJobError } from '../../platform/jobs/job-queue.js'
 import type { JobFailureHook } from '../../platform/jobs/worker.js'
@@ -20,6 +21,22 @@ export interface ProvisionDeps {
   now?: () => number
 }
 
+/** One read for both checks: the file, and whether an image already has it. Compiled once, as every job makes it. */
+const fileToProvision = prepared((db, fileId: string) =>
+  db
+    .selectFrom('files')
+    .leftJoin('images', 'images.file_id', 'files.id')
+    .select([
+      'files.workspace_id',
+      'files.blob_key',
+      'files.mime',
+      'files.size',
+      'files.image_status',
+      'images.id as existing_image_id',
+    ])
+    .where('files.id', '=', fileId),
+)
+
 /**
  * JobKinds.provision `{fileId}`: decodes the original, measures it, reads its
  * EXIF, hands it to the provider and inserts the image row. Idempotent: the
@@ -34,20 +51,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
   return async (payload, job, run) => {
     const fileId = payload.fileId
     if (typeof fileId !== 'string') throw new PermanentJobError('A provision job needs a fileId')
-    // One read for both checks: the file, and whether an image already has it.
-    const file = await deps.db
-      .selectFrom('files')
-      .leftJoin('images', 'images.file_id', 'files.id')
-      .select([
-        'files.workspace_id',
-        'files.blob_key',
-        'files.mime',
-        'files.size',
-        'files.image_status',
-        'images.id as existing_image_id',
-      ])
-      .where('files.id', '=', fileId)
-      .executeTakeFirst()
+    const [file] = await fileToProvision(deps.db, fileId)
     // Deleted, already provisioned, or taken back (image deleted): nothing left to do.
     if (file?.image_status !== 'pending' || file.existing_image_id !== null) return
 

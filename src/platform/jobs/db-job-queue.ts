@@ -55,17 +55,23 @@ export class DbJobQueue implements JobQueue {
    * rows while the outer lease check is re-evaluated on the locked row
    * version. The pick is a MATERIALIZED CTE because PostgreSQL may rescan an
    * `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` subquery once per outer
-   * row, which claimed every due job whatever the limit.
+   * row, which claimed every due job whatever the limit. On SQLite the whole
+   * statement runs under the write lock, so the pick needs no second check,
+   * and without one the update finds its rows by primary key: with it,
+   * SQLite's planner walked every due job of the index (~0.5 ms a claim
+   * behind a backlog of 700 uploads).
    */
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
     const now = this.now()
     const due = sql`state = 'queued' and run_at <= ${now} and (locked_until is null or locked_until < ${now})`
-    const lock = this.capabilities.skipLocked ? sql`for update skip locked` : sql``
+    const { skipLocked } = this.capabilities
+    const lock = skipLocked ? sql`for update skip locked` : sql``
+    const stillDue = skipLocked ? sql`and ${due}` : sql``
     const result = await sql<{ id: string; kind: string; payload: string; attempts: number }>`
       with picked as materialized (select id from jobs where ${due} order by run_at, id limit ${limit} ${lock})
       update jobs
       set locked_by = ${workerId}, locked_until = ${now + leaseMs}, attempts = attempts + 1
-      where id in (select id from picked) and ${due}
+      where id in (select id from picked) ${stillDue}
       returning id, kind, payload, attempts`.execute(this.db)
     return result.rows.map((r) => ({
       id: r.id,
