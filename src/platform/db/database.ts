@@ -82,7 +82,7 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 10000')
-    // data_version moves when another connection commits; `writes` counts every writing statement of this one.
+    // data_version moves when another connection commits; `writes` counts this one's writes to the cached tables.
     const dataVersion = sqlite.prepare('pragma data_version').pluck()
     const statements = preparedOnce(sqlite)
     const db = new Kysely<Database>({
