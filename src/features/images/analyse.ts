@@ -44,9 +44,9 @@ const QUARTER_TURNS = new Set([5, 6, 7, 8])
  * decode (each a trip through libuv's and libvips' threads): the decode gives
  * its size, and its EXIF, orientation included, is read from the file, where
  * a JPEG keeps it. Null for anything larger or undecodable, which the general
- * path then measures, or refuses with its reason.
+ * path then measures, or refuses with its reason. Exported for tests.
  */
-async function analyseSmallJpeg(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis | null> {
+export async function analyseSmallJpeg(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis | null> {
   let size: { width: number; height: number }
   try {
     const decoded = sharp(bytes, decodeOptions(Math.min(maxPixels, SMALL_PIXELS)))
