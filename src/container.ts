@@ -18,6 +18,7 @@ import { CursorCodec } from './http/cursor.js'
 import { RateLimiter } from './http/rate-limit.js'
 import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
+import { RecentBlobs } from './platform/blob-store/recent-blobs.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
 import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
@@ -80,9 +81,9 @@ export async function createContainer(
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
   const base = { db, clock, cursors }
-  const blobs: BlobStore = config.s3
-    ? await openS3(config.s3)
-    : new FsBlobStore(path.join(config.dataDir, 'blobs'))
+  const blobs: BlobStore = new RecentBlobs(
+    config.s3 ? await openS3(config.s3) : new FsBlobStore(path.join(config.dataDir, 'blobs')),
+  )
   const files = new FilesService({
     db,
     capabilities: database.capabilities,
