@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test'
 import type { BlobStore } from '../../src/platform/blob-store/blob-store.js'
 import { FsBlobStore } from '../../src/platform/blob-store/fs-blob-store.js'
 import { RecentBlobs } from '../../src/platform/blob-store/recent-blobs.js'
-import { AppError } from '../../src/shared/errors.js'
+import type { AppError } from '../../src/shared/errors.js'
 import { blobStoreContract } from '../contract/blob-store.contract.js'
 
 blobStoreContract('recent blobs over fs', async () => {
