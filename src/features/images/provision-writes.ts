@@ -17,10 +17,12 @@ interface Pending {
 const images = new ImagesRepository()
 
 /**
- * Group commit for provisioning results. A result is written at once when no
- * write is in flight; results that arrive while one is share the next
- * transaction: the file locks, one insert, one file update, the counters and
- * the jobs' ends, then one commit, instead of a transaction each. A batch that
+ * Group commit for provisioning results. A result waits for the end of the
+ * event loop's turn (on SQLite a write never waits on the database, so without
+ * the pause no result would meet another); the results of that turn, and those
+ * that arrive while a write is in flight, share one transaction: the file
+ * locks, one insert, one file update, the counters and the jobs' ends, then one
+ * commit, instead of a transaction each. A batch that
  * fails is written again one result per transaction, so one bad result fails
  * only its own job.
  */
@@ -43,8 +45,6 @@ export class ProvisionWrites {
     return new Promise((resolve, reject) => {
       this.queued.push({ row, run, resolve, reject })
       if (this.writing) return
-      // The batch waits for the rest of this turn of the event loop: on SQLite a write never waits on the
-      // database, so without the pause a result never meets the others that decoded in the same turn.
       this.writing = true
       setImmediate(() => void this.drain())
     })

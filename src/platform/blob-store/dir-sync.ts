@@ -1,17 +1,17 @@
 import { open } from 'node:fs/promises'
 
-/**
- * fsync of directories, shared between concurrent writers: a rename is durable
- * once an fsync of its directory that started after it has finished. Several
- * uploads into one directory wait for the same fsync instead of one each: while
- * one runs, every caller joins the single next one, which starts when it ends.
- */
 /** A folder's fsync in progress, and the one its later writers wait for. */
 interface Syncs {
   running: Promise<void> | null
   next: Promise<void> | null
 }
 
+/**
+ * fsync of directories, shared between concurrent writers: a rename is durable
+ * once an fsync of its directory that started after it has finished. Several
+ * uploads into one directory wait for the same fsync instead of one each: while
+ * one runs, every caller joins the single next one, which starts when it ends.
+ */
 export class DirSync {
   private readonly dirs = new Map<string, Syncs>()
 

@@ -9,11 +9,11 @@ export const CACHED_TABLES = ['users', 'tokens', 'workspaces', 'members'] as con
 
 /**
  * Reads kept in process memory for as long as what they read is unchanged:
- * any write to CACHED_TABLES, by this process or another on the same database,
- * empties the cache (DatabaseHandle.version), so a revoked token or a removed member is refused
- * by every request that starts after the revocation committed. Without a
- * version (null) every read goes to the database. Callers share one cache and
- * keep their keys apart with a prefix.
+ * any write to CACHED_TABLES, by this process or another on the same
+ * database, empties the cache (DatabaseHandle.version), so a revoked token or
+ * a removed member is refused by every request that starts after the
+ * revocation committed. Without a version (null) every read goes to the
+ * database. Callers share one cache and keep their keys apart with a prefix.
  */
 export class ReadCache {
   private readonly entries = new Map<string, unknown>()
