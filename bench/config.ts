@@ -27,6 +27,8 @@ export interface BenchConfig {
   /** Cached seeded SQLite files and scratch data directories (gitignored). */
   dataDir: string
   build: boolean
+  /** Keep the write rounds' data directories when the bench ends (to inspect them, or to run again at once). */
+  keepRuns: boolean
   /** Write `--cpu-prof` profiles of the Pictura server into this directory. */
   profileDir: string | null
   /** Only the read endpoints whose name matches (e.g. `get by id`). */
@@ -70,6 +72,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     dataDir: path.resolve(env.BENCH_DATA_DIR ?? path.join(root, '.bench-data')),
     build: env.BENCH_BUILD !== '0',
+    keepRuns: env.BENCH_KEEP_RUNS === '1',
     profileDir: env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : null,
     only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY, 'i') : null,
     apiProcesses: Math.max(1, int('BENCH_API_PROCESSES', 1)),

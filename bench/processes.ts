@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from './config.js'
 
@@ -134,6 +134,26 @@ export function cpuSecondsOf(pid: number): number {
     try {
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
       const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks / CLOCK_TICKS
+}
+
+/**
+ * CPU seconds (user + system) of every process named `name` on the machine
+ * (PostgreSQL's postmaster and backends: the database's own share of a load).
+ */
+export function cpuSecondsNamed(name: string): number {
+  let ticks = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const open = stat.indexOf('(')
+      const close = stat.lastIndexOf(')')
+      if (stat.slice(open + 1, close) !== name) continue
+      const fields = stat.slice(close + 2).split(' ')
       ticks += Number(fields[11]) + Number(fields[12])
     } catch {}
   }

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { type BenchConfig, benchConfig, repoRoot } from './config.js'
 import { type ReadReport, readPhase } from './reads.js'
 import { seedPostgres, seedSqlite } from './seed.js'
-import { type IngestReport, ingestPhase, type StreamReport, streamPhase } from './writes.js'
+import { type IngestReport, ingestPhase, removeSpentDirs, type StreamReport, streamPhase } from './writes.js'
 
 interface DbReport {
   driver: 'sqlite' | 'postgres'
@@ -87,7 +87,7 @@ function report(cfg: BenchConfig, runs: DbReport[], startLoad: string): string {
       const rates = rounds.map((x) => f0(x.imagesPerSecond)).join(', ')
       const peak = Math.max(...rounds.map((x) => x.memory.hwm))
       out.push(
-        `- ingest: ${count} JPEGs, ${clients} clients, median of ${rounds.length} rounds (${rates}): all answered in ${f1(m.uploadSeconds)} s, all listed in ${f1(m.listedSeconds)} s = **${f0(m.imagesPerSecond)} images/s** end to end (target 200: ${mark(m.imagesPerSecond >= 200)}); server ${f1(m.serverCpuMs)} ms of CPU an image, load generator ${f1(m.clientCpuMs)}; server peak ${f0(peak)} MiB`,
+        `- ingest: ${count} JPEGs, ${clients} clients, median of ${rounds.length} rounds (${rates}): all answered in ${f1(m.uploadSeconds)} s, all listed in ${f1(m.listedSeconds)} s = **${f0(m.imagesPerSecond)} images/s** end to end (target 200: ${mark(m.imagesPerSecond >= 200)}); server ${f1(m.serverCpuMs)} ms of CPU an image${m.databaseCpuMs ? `, PostgreSQL ${f1(m.databaseCpuMs)}` : ''}, load generator ${f1(m.clientCpuMs)}; server peak ${f0(peak)} MiB`,
       )
     }
     if (r.stream) {
@@ -110,6 +110,19 @@ async function main() {
   }
   if (cfg.profileDir) mkdirSync(cfg.profileDir, { recursive: true })
   const runs: DbReport[] = []
+  try {
+    await runAll(cfg, runs)
+  } finally {
+    removeSpentDirs(cfg)
+  }
+  const text = report(cfg, runs, startLoad)
+  process.stdout.write(`\n${text}\n`)
+  const file = path.join(cfg.dataDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`)
+  writeFileSync(file, `${text}\n`)
+  process.stderr.write(`[bench] written to ${file}\n`)
+}
+
+async function runAll(cfg: BenchConfig, runs: DbReport[]): Promise<void> {
   for (const driver of cfg.dbs) {
     const run: DbReport = { driver, images: 0, depth: 0 }
     runs.push(run)
@@ -124,11 +137,6 @@ async function main() {
     if (cfg.phases.has('ingest')) run.ingest = await ingestPhase(cfg, driver)
     if (cfg.phases.has('stream')) run.stream = await streamPhase(cfg, driver)
   }
-  const text = report(cfg, runs, startLoad)
-  process.stdout.write(`\n${text}\n`)
-  const file = path.join(cfg.dataDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`)
-  writeFileSync(file, `${text}\n`)
-  process.stderr.write(`[bench] written to ${file}\n`)
 }
 
 main().catch((err: unknown) => {

@@ -5,15 +5,24 @@ import path from 'node:path'
 import pg from 'pg'
 import sharp from 'sharp'
 import type { BenchConfig } from './config.js'
-import { cpuSecondsOf, type MemoryPeaks, memoryOf, pictura, type Server, sampleMemory } from './processes.js'
+import {
+  cpuSecondsNamed,
+  cpuSecondsOf,
+  type MemoryPeaks,
+  memoryOf,
+  pictura,
+  type Server,
+  sampleMemory,
+} from './processes.js'
 
 export interface IngestRound {
   /** Seconds until every upload was answered, and until every image was listed. */
   uploadSeconds: number
   listedSeconds: number
   imagesPerSecond: number
-  /** CPU time per image (ms): the server's processes, and the load generator (this process). */
+  /** CPU time per image (ms): the server's processes, PostgreSQL's (0 on SQLite), and the load generator (this process). */
   serverCpuMs: number
+  databaseCpuMs: number
   clientCpuMs: number
   memory: MemoryPeaks
 }
@@ -37,6 +46,26 @@ export interface StreamReport {
 
 const log = (msg: string) => process.stderr.write(`[writes] ${msg}\n`)
 
+/**
+ * The data directories of finished write rounds, removed only when the bench ends
+ * (removeSpentDirs). On ext4 without a journal, as on the 2026-12-01 machine, every
+ * new file or folder is allocated past the inodes deleted in the last 60 s (300 s
+ * while their table block is unwritten), each of them looked up: removing a round's
+ * 4,000 files before the next round made that round's uploads pay for it. The same
+ * holds for a bench started within minutes of another one's removal, which
+ * BENCH_KEEP_RUNS=1 avoids.
+ */
+const spentDirs: string[] = []
+
+export function removeSpentDirs(cfg: BenchConfig): void {
+  const dirs = spentDirs.splice(0)
+  if (cfg.keepRuns) {
+    log(`kept: ${dirs.join(' ')}`)
+    return
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+}
+
 /** An empty database and data directory of its own, so writes never touch the cached seed. */
 async function freshServer(
   cfg: BenchConfig,
@@ -44,7 +73,9 @@ async function freshServer(
   label: string,
   env: Record<string, string> = {},
 ) {
-  const dataDir = path.join(cfg.dataDir, `run-${label}-${driver}`)
+  const run = cfg.keepRuns ? `${Date.now()}` : `${spentDirs.length + 1}`
+  const dataDir = path.join(cfg.dataDir, `run-${label}-${driver}-${run}`)
+  // Left by an interrupted run.
   rmSync(dataDir, { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
   const schema = `bench_${label}_${randomBytes(4).toString('hex')}`
@@ -83,7 +114,7 @@ async function freshServer(
     workspaceId,
     async close() {
       await server.stop()
-      rmSync(dataDir, { recursive: true, force: true })
+      spentDirs.push(dataDir)
       if (driver === 'postgres') {
         const c = new pg.Client({ connectionString: cfg.pgUrl })
         await c.connect()
@@ -131,7 +162,7 @@ export async function ingestPhase(cfg: BenchConfig, driver: 'sqlite' | 'postgres
   for (let r = 0; r < cfg.ingestRounds; r++) {
     const round = await ingestRound(cfg, driver, files)
     log(
-      `${driver} ingest round ${r + 1}: ${round.imagesPerSecond.toFixed(0)} images/s, server ${round.serverCpuMs.toFixed(1)} ms CPU an image`,
+      `${driver} ingest round ${r + 1}: ${round.imagesPerSecond.toFixed(0)} images/s, server ${round.serverCpuMs.toFixed(1)} ms CPU an image${round.databaseCpuMs ? `, PostgreSQL ${round.databaseCpuMs.toFixed(1)}` : ''}`,
     )
     rounds.push(round)
   }
@@ -154,6 +185,7 @@ async function ingestRound(
   const memory = sampleMemory(server.pid)
   try {
     const cpuBefore = cpuSecondsOf(server.pid)
+    const databaseBefore = driver === 'postgres' ? cpuSecondsNamed('postgres') : 0
     const clientBefore = process.cpuUsage()
     const started = performance.now()
     let next = 0
@@ -172,11 +204,12 @@ async function ingestRound(
         if (status !== 201) throw new Error(`upload ${i}: ${status} ${body}`)
       }
     }
-    const listed = waitListed(server, auth, workspaceId, files.length)
     await Promise.all(Array.from({ length: cfg.ingestClients }, client))
     agent.destroy()
     const uploadSeconds = (performance.now() - started) / 1000
-    await listed
+    // No image can be listed as the last before the last upload is answered: polling starts then, so
+    // the polls (auth, a page and a total each) do not compete with the uploads for the cores.
+    await waitListed(server, auth, workspaceId, files.length)
     const listedSeconds = (performance.now() - started) / 1000
     const clientCpu = process.cpuUsage(clientBefore)
     return {
@@ -184,6 +217,8 @@ async function ingestRound(
       listedSeconds,
       imagesPerSecond: files.length / listedSeconds,
       serverCpuMs: ((cpuSecondsOf(server.pid) - cpuBefore) * 1000) / files.length,
+      databaseCpuMs:
+        driver === 'postgres' ? ((cpuSecondsNamed('postgres') - databaseBefore) * 1000) / files.length : 0,
       clientCpuMs: (clientCpu.user + clientCpu.system) / 1000 / files.length,
       memory: memory.stop(),
     }
@@ -224,7 +259,7 @@ async function waitListed(server: Server, auth: Record<string, string>, workspac
     if (page.pageInfo.total >= count) return
     if (Date.now() > deadline)
       throw new Error(`only ${page.pageInfo.total} of ${count} images listed after 15 min`)
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
