@@ -116,6 +116,7 @@ export async function createContainer(
     provisionHandler({
       db,
       capabilities: database.capabilities,
+      queue,
       blobs,
       provider,
       log,

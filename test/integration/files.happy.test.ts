@@ -271,10 +271,16 @@ test('an upload records its file, count and job together, and none of them for a
     t.c.db.selectFrom('jobs').select('payload').where('id', '=', id).executeTakeFirst()
 
   const row = fileRow(ws.id)
-  const job = t.c.queue.jobRow(provisioningJob(row.id))
+  const job = t.c.queue.jobRow(provisioningJob(row))
   assert.equal(await repo.insertUpload(row, job), true)
   assert.deepEqual(await repo.findById(t.c.db, row.id), row)
-  assert.equal(JSON.parse((await jobOf(job.id))!.payload).fileId, row.id)
+  assert.deepEqual(JSON.parse((await jobOf(job.id))!.payload), {
+    fileId: row.id,
+    workspaceId: row.workspace_id,
+    blobKey: row.blob_key,
+    mime: row.mime,
+    size: row.size,
+  })
   assert.equal(await files(ws.id), 1)
   const plain = { ...fileRow(ws.id), image_status: 'none' as const }
   assert.equal(await repo.insertUpload(plain, undefined), true, 'a file that needs no image has no job')
@@ -282,7 +288,7 @@ test('an upload records its file, count and job together, and none of them for a
 
   // The workspace was purged between the access check and the write: its counter row is gone.
   const gone = fileRow('wsp_00000000000000000000000000')
-  const orphanJob = t.c.queue.jobRow(provisioningJob(gone.id))
+  const orphanJob = t.c.queue.jobRow(provisioningJob(gone))
   assert.equal(await repo.insertUpload(gone, orphanJob), false)
   assert.equal(await repo.findById(t.c.db, gone.id), undefined)
   assert.equal(await jobOf(orphanJob.id), undefined)

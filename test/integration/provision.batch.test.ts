@@ -60,6 +60,7 @@ const row = (fileId: string, id: string): ImageRow => ({
 
 const runOf = (job: ClaimedJob): JobRun => ({
   complete: (trx) => t.c.queue.complete(job, trx),
+  completeWithin: () => job.id,
   yieldSlot: () => {},
 })
 
@@ -78,7 +79,7 @@ test('results ready together share a transaction; a bad one fails alone and its 
   const before = await counter()
   const warnings: string[] = []
   const log = createLogger('warn', { write: (line: string) => void warnings.push(line) })
-  const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, log)
+  const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, t.c.queue, log)
   // All four arrive in one turn of the event loop and make one batch.
   const results = await Promise.allSettled([
     writes.write(row(a!, 'img_batch_a'), runOf(jobs.get(a!)!)),
@@ -122,7 +123,7 @@ test('a file that is no longer pending gets no image, and its job still ends wit
   const [a, b] = [...jobs.keys()]
   await t.c.db.updateTable('files').set({ image_status: 'deleted' }).where('id', '=', b!).execute()
   const before = await counter()
-  const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, t.c.log)
+  const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, t.c.queue, t.c.log)
   const results = await Promise.all([
     writes.write(row(a!, 'img_gone_a'), runOf(jobs.get(a!)!)),
     writes.write(row(b!, 'img_gone_b'), runOf(jobs.get(b!)!)),
@@ -138,28 +139,84 @@ test('a file that is no longer pending gets no image, and its job still ends wit
   assert.equal(left.length, 0)
 })
 
+test('a batch waits for a file delete in flight, and the deleted file gets no image', async () => {
+  const jobs = await pendingFiles(2)
+  const [a, b] = [...jobs.keys()]
+  const before = await counter()
+  const writes = new ProvisionWrites(t.c.db, t.c.database.capabilities, t.c.queue, t.c.log)
+  let release!: () => void
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let deleting!: () => void
+  const deleted = new Promise<void>((resolve) => {
+    deleting = resolve
+  })
+  const deletion = t.c.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('files').where('id', '=', b!).execute()
+    deleting()
+    await held
+  })
+  await deleted
+  let settledEarly = false
+  const results = Promise.all([
+    writes.write(row(a!, 'img_race_a'), runOf(jobs.get(a!)!)),
+    writes.write(row(b!, 'img_race_b'), runOf(jobs.get(b!)!)),
+  ]).finally(() => {
+    settledEarly = true
+  })
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(settledEarly, false, 'the write waits for the delete to commit or roll back')
+  release()
+  await deletion
+  assert.deepEqual(await results, [true, false])
+  assert.equal(await counter(), before + 1)
+  const images = await t.c.db.selectFrom('images').select('id').where('file_id', 'in', [a!, b!]).execute()
+  assert.deepEqual(
+    images.map((i) => i.id),
+    ['img_race_a'],
+  )
+  assert.equal((await jobsLeft(jobs)).length, 0)
+})
+
 test('a worker provisioning many at once completes each job exactly once, inside its write', async () => {
-  let inWrite = 0
+  // Every end of a job goes through the queue's completion statement: within the image write's
+  // transaction (SQLite) or statement (PostgreSQL), never on its own afterwards.
+  const ended: string[] = []
   let alone = 0
+  const completion = t.c.queue.completion.bind(t.c.queue)
+  t.c.queue.completion = (jobIds) => {
+    ended.push(...jobIds)
+    return completion(jobIds)
+  }
   const queue = Object.assign(Object.create(t.c.queue) as typeof t.c.queue, {
     complete: (job: ClaimedJob, trx?: Parameters<typeof t.c.queue.complete>[1]) => {
-      if (trx) inWrite++
-      else alone++
+      if (!trx) alone++
       return t.c.queue.complete(job, trx)
     },
   })
-  const ids: string[] = []
-  for (let i = 0; i < 12; i++) ids.push((await upload(api, ws, await jpeg(), `w${i}.jpg`)).id)
-  const before = await counter()
-  const worker = new Worker({ ...t.c, queue }, { concurrency: 6 }).start()
-  const rows = await settled(t, ids)
-  await worker.stop()
-  assert.ok(rows.every((r) => r.image_status === 'ready'))
-  const images = await t.c.db.selectFrom('images').select('file_id').where('file_id', 'in', ids).execute()
-  assert.equal(images.length, 12)
-  assert.equal(await counter(), before + 12)
-  assert.equal(inWrite, 12, 'each job ended once, in the transaction that wrote its image')
-  assert.equal(alone, 0)
-  const left = await t.c.db.selectFrom('jobs').select('id').where('kind', '=', JobKinds.provision).execute()
-  assert.equal(left.length, 0)
+  try {
+    const ids: string[] = []
+    for (let i = 0; i < 12; i++) ids.push((await upload(api, ws, await jpeg(), `w${i}.jpg`)).id)
+    const jobs = await t.c.db.selectFrom('jobs').select('id').where('kind', '=', JobKinds.provision).execute()
+    assert.equal(jobs.length, 12)
+    const before = await counter()
+    const worker = new Worker({ ...t.c, queue }, { concurrency: 6 }).start()
+    const rows = await settled(t, ids)
+    await worker.stop()
+    assert.ok(rows.every((r) => r.image_status === 'ready'))
+    const images = await t.c.db.selectFrom('images').select('file_id').where('file_id', 'in', ids).execute()
+    assert.equal(images.length, 12)
+    assert.equal(await counter(), before + 12)
+    assert.deepEqual(
+      [...ended].sort(),
+      jobs.map((j) => j.id).sort(),
+      'each job ended once, with the write of its image',
+    )
+    assert.equal(alone, 0)
+    const left = await t.c.db.selectFrom('jobs').select('id').where('kind', '=', JobKinds.provision).execute()
+    assert.equal(left.length, 0)
+  } finally {
+    delete (t.c.queue as Partial<typeof t.c.queue>).completion
+  }
 })

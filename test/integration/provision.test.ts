@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -140,14 +141,54 @@ describe('provisioning is idempotent', () => {
     await t.c.queue.complete(job)
   })
 
-  test('a file deleted before its job runs gets no image', async () => {
+  test('a file deleted before its job runs gets no image, and no provider copy stays', async () => {
     const file = await upload(api, ws, fixture('Landscape_2.jpg'), 'l2.jpg')
     assert.equal((await api.del(`/api/files/${file.id}`)).statusCode, 200)
     const jobs = await t.c.queue.claim('test', 10, 60_000)
     const job = jobs.find((j) => j.kind === JobKinds.provision)
     assert.ok(job)
+    const copies = await imageFolders(t)
+    // The job still finds the bytes (their delete is a job of its own): it decodes, then writes nothing.
     await t.c.jobHandlers.get(JobKinds.provision)!(job.payload, job)
     const images = await t.c.db.selectFrom('images').select('id').where('file_id', '=', file.id).execute()
     assert.equal(images.length, 0)
+    assert.deepEqual(await imageFolders(t), copies, 'the copy made for it was removed again')
+    for (const j of jobs) await t.c.queue.complete(j)
+  })
+
+  test('a file deleted with its bytes before its job runs: the job ends quietly, failing nothing', async () => {
+    const file = await upload(api, ws, fixture('Landscape_3.jpg'), 'l3.jpg')
+    const [job] = await t.c.queue.claim('test', 1, 60_000)
+    assert.ok(job)
+    assert.equal((await api.del(`/api/files/${file.id}`)).statusCode, 200)
+    await t.c.blobs.delete(String(job.payload.blobKey))
+    await t.c.jobHandlers.get(JobKinds.provision)!(job.payload, job)
+    const images = await t.c.db.selectFrom('images').select('id').where('file_id', '=', file.id).execute()
+    assert.equal(images.length, 0)
+    await t.c.queue.complete(job)
+    for (const j of await t.c.queue.claim('test', 10, 60_000)) await t.c.queue.complete(j)
+  })
+
+  test('a job queued with the file id alone (before jobs carried the file) still provisions it', async () => {
+    const file = await upload(api, ws, fixture('Landscape_4.jpg'), 'l4.jpg')
+    const [job] = await t.c.queue.claim('test', 1, 60_000)
+    assert.ok(job)
+    assert.deepEqual(Object.keys(job.payload).sort(), ['blobKey', 'fileId', 'mime', 'size', 'workspaceId'])
+    const old = { fileId: file.id }
+    await t.c.jobHandlers.get(JobKinds.provision)!(old, { ...job, payload: old })
+    const seen = json<UploadedFileView>(await api.get(`/api/files/${file.id}`))
+    assert.equal(seen.image.status, 'ready')
+    assert.equal(seen.image.id, `img_${job.id.slice(4)}`)
+    // Run again, it finds the file provisioned and does nothing.
+    await t.c.jobHandlers.get(JobKinds.provision)!(old, { ...job, payload: old })
+    const images = await t.c.db.selectFrom('images').select('id').where('file_id', '=', file.id).execute()
+    assert.equal(images.length, 1)
+    await t.c.queue.complete(job)
   })
 })
+
+/** The image folders of the local provider's variant cache: the copies it holds. */
+async function imageFolders(t: TestEnv): Promise<string[]> {
+  const names = await readdir(path.join(t.c.config.dataDir, 'cache')).catch(() => [] as string[])
+  return names.filter((n) => /^[0-9a-f]{32}$/.test(n))
+}

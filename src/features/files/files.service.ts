@@ -82,7 +82,7 @@ export class FilesService {
         image_id: null,
         image_error: null,
       }
-      const job = row.image_status === 'pending' ? queue.jobRow(provisioningJob(id)) : undefined
+      const job = row.image_status === 'pending' ? queue.jobRow(provisioningJob(row)) : undefined
       if (!(await this.repo.insertUpload(row, job))) throw errors.notFound('workspace')
       if (job) queue.notify()
       return toFile(row)

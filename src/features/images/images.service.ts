@@ -98,7 +98,7 @@ export class ImagesService {
     }
     const updated = await db.transaction().execute(async (trx) => {
       if (!(await this.repo.claimForProvisioning(trx, fileId))) return undefined
-      await queueProvisioning(trx, queue, fileId)
+      await queueProvisioning(trx, queue, file)
       return this.files.findById(trx, fileId)
     })
     if (!updated) {

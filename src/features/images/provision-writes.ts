@@ -1,6 +1,6 @@
 import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
-import type { JobRun } from '../../platform/jobs/job-queue.js'
+import type { JobQueue, JobRun } from '../../platform/jobs/job-queue.js'
 import type { Logger } from '../../shared/logger.js'
 import { type ImageRow, ImagesRepository } from './images.repository.js'
 
@@ -20,11 +20,11 @@ const images = new ImagesRepository()
  * Group commit for provisioning results. A result waits for the end of the
  * event loop's turn (on SQLite a write never waits on the database, so without
  * the pause no result would meet another); the results of that turn, and those
- * that arrive while a write is in flight, share one transaction: the file
- * locks, one insert, one file update, the counters and the jobs' ends, then one
- * commit, instead of a transaction each. A batch that
- * fails is written again one result per transaction, so one bad result fails
- * only its own job.
+ * that arrive while a write is in flight, share one commit: on SQLite one
+ * transaction of the file locks, one insert, one file update, the counters and
+ * the jobs' ends; on PostgreSQL all of that as one statement, one round trip
+ * (ImagesRepository.insertWaiting). A batch that fails is written again one
+ * result at a time, so one bad result fails only its own job.
  */
 export class ProvisionWrites {
   private queued: Pending[] = []
@@ -33,6 +33,7 @@ export class ProvisionWrites {
   constructor(
     private readonly db: Db,
     private readonly capabilities: Capabilities,
+    private readonly queue: JobQueue,
     private readonly log: Logger,
   ) {}
 
@@ -61,7 +62,7 @@ export class ProvisionWrites {
   private async writeBatch(batch: Pending[]): Promise<void> {
     if (batch.length > 1) {
       try {
-        const inserted = await this.db.transaction().execute((trx) => this.insert(trx, batch))
+        const inserted = await this.commit(batch)
         for (const p of batch) p.resolve(inserted.has(p.row.id))
         return
       } catch (err) {
@@ -73,7 +74,7 @@ export class ProvisionWrites {
     }
     for (const p of batch) {
       try {
-        const inserted = await this.db.transaction().execute((trx) => this.insert(trx, [p]))
+        const inserted = await this.commit([p])
         p.resolve(inserted.has(p.row.id))
       } catch (err) {
         p.reject(err)
@@ -81,25 +82,42 @@ export class ProvisionWrites {
     }
   }
 
+  /** Writes the batch in one commit; the ids of the images inserted. */
+  private commit(batch: Pending[]): Promise<Set<string>> {
+    if (this.capabilities.driver === 'postgres') {
+      const ended = batch.flatMap((p) => (p.run ? [p.run.completeWithin()] : []))
+      return images.insertWaiting(
+        this.db,
+        onePerFile(batch),
+        ended.length > 0 ? this.queue.completion(ended) : null,
+      )
+    }
+    return this.db.transaction().execute((trx) => this.insert(trx, batch))
+  }
+
+  /** SQLite: the file reads and writes of one transaction, which holds the write lock throughout. */
   private async insert(trx: Executor, batch: Pending[]): Promise<Set<string>> {
-    const fileIds = [...new Set(batch.map((p) => p.row.file_id))].sort()
-    let waiting = trx
+    const fileIds = [...new Set(batch.map((p) => p.row.file_id))]
+    const waiting = await trx
       .selectFrom('files')
       .select('id')
       .where('id', 'in', fileIds)
       .where('image_status', '=', 'pending')
-      .orderBy('id')
-    // PostgreSQL: wait for a concurrent file delete to commit or roll back, taking the rows in one
-    // order (the counters come after them, as in a delete); SQLite serialises writers.
-    if (this.capabilities.driver === 'postgres') waiting = waiting.forUpdate()
-    const pending = new Set((await waiting.execute()).map((r) => r.id))
-    // One image per file: a job that runs twice at once offers the same file twice.
-    const rows = new Map<string, ImageRow>()
-    for (const p of batch)
-      if (pending.has(p.row.file_id) && !rows.has(p.row.file_id)) rows.set(p.row.file_id, p.row)
-    const inserted = await images.insertMany(trx, [...rows.values()])
+      .execute()
+    const pending = new Set(waiting.map((r) => r.id))
+    const inserted = await images.insertMany(
+      trx,
+      onePerFile(batch).filter((row) => pending.has(row.file_id)),
+    )
     // Together, so the queue may end them in one statement.
     await Promise.all(batch.map((p) => p.run?.complete(trx)))
     return inserted
   }
+}
+
+/** One image per file, the first offered: a job that runs twice at once offers the same file twice. */
+function onePerFile(batch: Pending[]): ImageRow[] {
+  const rows = new Map<string, ImageRow>()
+  for (const p of batch) if (!rows.has(p.row.file_id)) rows.set(p.row.file_id, p.row)
+  return [...rows.values()]
 }

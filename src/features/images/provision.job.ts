@@ -1,19 +1,21 @@
 import type { Readable } from 'node:stream'
 import type { BlobStore } from '../../platform/blob-store/blob-store.js'
 import type { Capabilities, Db } from '../../platform/db/database.js'
-import { prepared } from '../../platform/db/prepared.js'
 import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
-import { type JobHandler, PermanentJobError } from '../../platform/jobs/job-queue.js'
+import { type JobHandler, type JobQueue, PermanentJobError } from '../../platform/jobs/job-queue.js'
 import type { JobFailureHook } from '../../platform/jobs/worker.js'
 import { AppError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import { analyseImage, type ImageAnalysis } from './analyse.js'
 import { storedExif } from './exif.js'
 import { ProvisionWrites } from './provision-writes.js'
+import { type FileToProvision, fileOfJob } from './provisioning.js'
 
 export interface ProvisionDeps {
   db: Db
   capabilities: Capabilities
+  /** Where the jobs' ends go, within the statement that writes their images. */
+  queue: JobQueue
   blobs: BlobStore
   provider: ImageProvider
   log: Logger
@@ -21,39 +23,43 @@ export interface ProvisionDeps {
   now?: () => number
 }
 
-/** One read for both checks: the file, and whether an image already has it. Compiled once, as every job makes it. */
-const fileToProvision = prepared((db, fileId: string) =>
-  db
+/** For a job queued with the file's id alone: the file, when it still waits for an image. */
+async function waitingFile(db: Db, fileId: string): Promise<FileToProvision | null> {
+  const file = await db
     .selectFrom('files')
     .leftJoin('images', 'images.file_id', 'files.id')
     .select([
+      'files.id',
       'files.workspace_id',
       'files.blob_key',
       'files.mime',
       'files.size',
-      'files.image_status',
-      'images.id as existing_image_id',
+      'images.id as image',
     ])
-    .where('files.id', '=', fileId),
-)
+    .where('files.id', '=', fileId)
+    .where('files.image_status', '=', 'pending')
+    .executeTakeFirst()
+  return file && file.image === null ? file : null
+}
 
 /**
- * JobKinds.provision `{fileId}`: decodes the original, measures it, reads its
- * EXIF, hands it to the provider and inserts the image row. Idempotent: the
- * image id comes from the job (a retried or re-claimed job uploads under the
- * same id, so the provider keeps one copy), and the row insert is conditional
- * on the file still waiting, so a job that runs twice leaves one image. The
- * row and the job's end commit together, batched with other jobs' results
- * that are ready at the same time (ProvisionWrites).
+ * JobKinds.provision (see provisioningJob): decodes the original, measures
+ * it, reads its EXIF, hands it to the provider and inserts the image row.
+ * Idempotent: the image id comes from the job (a retried or re-claimed job
+ * uploads under the same id, so the provider keeps one copy), and the row
+ * insert is conditional on the file still waiting, so a job that runs twice
+ * leaves one image, and a file deleted meanwhile none (its provider copy is
+ * removed again). The row and the job's end commit together, batched with
+ * other jobs' results that are ready at the same time (ProvisionWrites).
  */
 export function provisionHandler(deps: ProvisionDeps): JobHandler {
-  const writes = new ProvisionWrites(deps.db, deps.capabilities, deps.log)
+  const writes = new ProvisionWrites(deps.db, deps.capabilities, deps.queue, deps.log)
   return async (payload, job, run) => {
     const fileId = payload.fileId
     if (typeof fileId !== 'string') throw new PermanentJobError('A provision job needs a fileId')
-    const [file] = await fileToProvision(deps.db, fileId)
+    const file = fileOfJob(payload) ?? (await waitingFile(deps.db, fileId))
     // Deleted, already provisioned, or taken back (image deleted): nothing left to do.
-    if (file?.image_status !== 'pending' || file.existing_image_id !== null) return
+    if (!file) return
 
     let result: { imageId: string; cfImageId: string; inserted: boolean }
     const started = performance.now()
@@ -62,7 +68,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
     try {
       // Job ids and image ids share the TypeID shape: one job, one image id, on every attempt.
       const imageId = `img_${job.id.slice(job.id.indexOf('_') + 1)}`
-      const { analysis, cfImageId } = await decodeAndUpload(deps, { ...file, fileId, imageId }, timings, ms)
+      const { analysis, cfImageId } = await decodeAndUpload(deps, { ...file, imageId }, timings, ms)
       // The original is dropped: waiting on the write costs no CPU or memory, so another job may start.
       run?.yieldSlot()
       const inserted = await writes.write(
@@ -82,7 +88,8 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
       )
       result = { imageId, cfImageId, inserted }
     } catch (err) {
-      if (err instanceof PermanentJobError) await markFailed(deps.db, fileId, err.message)
+      // A file that no longer waits (deleted, with its bytes) leaves nothing to do, nor to fail.
+      if (err instanceof PermanentJobError && !(await markFailed(deps.db, fileId, err.message))) return
       throw err
     }
     deps.log.debug({ fileId, imageId: result.imageId, ...timings, totalMs: ms() }, 'provisioned')
@@ -104,14 +111,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
  */
 async function decodeAndUpload(
   deps: ProvisionDeps,
-  file: {
-    fileId: string
-    imageId: string
-    workspace_id: string
-    blob_key: string
-    mime: string
-    size: number
-  },
+  file: FileToProvision & { imageId: string },
   timings: Record<string, number>,
   ms: () => number,
 ): Promise<{ analysis: ImageAnalysis; cfImageId: string }> {
@@ -121,7 +121,7 @@ async function decodeAndUpload(
   timings.analyseMs = ms()
   const { cfImageId } = await deps.provider.upload({
     imageId: file.imageId,
-    fileId: file.fileId,
+    fileId: file.id,
     workspaceId: file.workspace_id,
     blobKey: file.blob_key,
     mime: file.mime,
@@ -152,13 +152,15 @@ export function providerDeleteHandler(providers: ReadonlyMap<string, ImageProvid
   }
 }
 
-async function markFailed(db: Db, fileId: string, reason: string): Promise<void> {
-  await db
+/** Records why on a file that still waits for its image; false when none does. */
+async function markFailed(db: Db, fileId: string, reason: string): Promise<boolean> {
+  const { numUpdatedRows } = await db
     .updateTable('files')
     .set({ image_status: 'failed', image_id: null, image_error: reason })
     .where('id', '=', fileId)
     .where('image_status', '=', 'pending')
-    .execute()
+    .executeTakeFirst()
+  return numUpdatedRows > 0
 }
 
 /** The whole original: sharp needs it in one piece, and the upload limit bounds it. */

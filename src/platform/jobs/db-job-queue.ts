@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { newId } from '../../shared/ids.js'
 import type { Capabilities, Db } from '../db/database.js'
 import type { Executor } from '../db/executor.js'
@@ -91,13 +91,20 @@ export class DbJobQueue implements JobQueue {
       const ids: string[] = []
       const done = Promise.resolve().then(async () => {
         this.completing.delete(trx)
-        await trx.deleteFrom('jobs').where('id', 'in', ids).execute()
+        await this.completion(ids).execute(trx)
       })
       batch = { ids, done }
       this.completing.set(trx, batch)
     }
     batch.ids.push(job.id)
     return batch.done
+  }
+
+  completion(ids: readonly string[]): RawBuilder<unknown> {
+    // On PostgreSQL one text for any number of jobs, planned once.
+    return this.capabilities.driver === 'postgres'
+      ? sql`delete from jobs where id = any(${ids}::text[])`
+      : sql`delete from jobs where id in (${sql.join(ids)})`
   }
 
   async retry(job: ClaimedJob, error: string, runAt: number): Promise<void> {

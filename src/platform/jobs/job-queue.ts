@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely'
 import type { Executor } from '../db/executor.js'
 import type { JobTable } from '../db/tables.js'
 
@@ -40,6 +41,12 @@ export interface JobQueue {
    * ends when it commits). Calls on one executor in the same tick may share a statement.
    */
   complete(job: ClaimedJob, trx?: Executor): Promise<void>
+  /**
+   * The statement that ends these jobs as done, for a caller that runs it
+   * within a writing statement of its own (a PostgreSQL CTE), as `jobRow` is
+   * for `enqueue`; the handler asks its run for the id (JobRun.completeWithin).
+   */
+  completion(ids: readonly string[]): RawBuilder<unknown>
   /** Releases the job to run again at `runAt` (backoff), recording why. */
   retry(job: ClaimedJob, error: string, runAt: number): Promise<void>
   /** Ends the job for good, recording why. */
@@ -60,6 +67,13 @@ export interface JobRun {
    * nothing itself.
    */
   complete(trx: Executor): Promise<void>
+  /**
+   * For a handler that ends the job within a writing statement of its own
+   * (JobQueue.completion), with its result: returns the job's id for that
+   * statement, and the worker then completes nothing itself. A failure of
+   * the statement must fail the handler.
+   */
+  completeWithin(): string
   /**
    * The handler's costly part (CPU, memory) is over and it only waits on I/O,
    * such as a group commit: the worker may start another job in its slot

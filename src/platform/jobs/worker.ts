@@ -246,6 +246,10 @@ export class Worker {
           await queue.complete(job, trx)
           completed = true
         },
+        completeWithin: () => {
+          completed = true
+          return job.id
+        },
         yieldSlot,
       })
       this.stopRenewing(job)
