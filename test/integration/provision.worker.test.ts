@@ -312,3 +312,130 @@ test('a heartbeat keeps the lease of a long job; a dead worker’s job returns a
   assert.equal((await t.c.queue.claim('alive', 1, 200))[0]?.id, orphan)
   await t.c.db.deleteFrom('jobs').where('id', '=', orphan).execute()
 })
+
+/** Once the due jobs earlier tests left are done or failed, and the worker's last claim has come back. */
+async function quiet(): Promise<void> {
+  await until(async () => {
+    const due = await t.c.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('state', '=', 'queued')
+      .where('run_at', '<=', Date.now())
+      .execute()
+    return due.length === 0
+  })
+  await sleep(100)
+}
+
+/** A worker on a queue that counts its claims. */
+function countingClaims(
+  handlers: Record<string, JobHandler>,
+  options: ConstructorParameters<typeof Worker>[1],
+) {
+  const counted = { claims: 0 }
+  const queue = Object.assign(Object.create(t.c.queue) as typeof t.c.queue, {
+    claim: (...args: Parameters<typeof t.c.queue.claim>) => {
+      counted.claims++
+      return t.c.queue.claim(...args)
+    },
+  })
+  const worker = new Worker(
+    { queue, jobHandlers: new Map(Object.entries(handlers)), log: t.c.log },
+    { pollMs: 60_000, ...options },
+  ).start()
+  return { worker, counted }
+}
+
+test('a job made with jobRow comes leased to this process’s worker, which runs it without a claim', async () => {
+  let claimsWhenRun = -1
+  let attempts = 0
+  const { worker, counted } = countingClaims(
+    {
+      'test.handed': async (_payload, job) => {
+        claimsWhenRun = counted.claims
+        attempts = job.attempts
+      },
+    },
+    {},
+  )
+  await quiet()
+  const before = counted.claims
+  const row = t.c.queue.jobRow({ kind: 'test.handed', payload: { n: 1 } })
+  assert.equal(row.locked_by, worker.id)
+  assert.equal(row.attempts, 1)
+  await t.c.db.insertInto('jobs').values(row).execute()
+  t.c.queue.notify(row)
+  await until(async () => (await jobRow(row.id)) === undefined)
+  await worker.stop()
+  assert.equal(claimsWhenRun, before, 'it started without a claim')
+  assert.equal(attempts, 1)
+})
+
+test('a leased job its producer never handed over is claimed again once the lease runs out', async () => {
+  let attempts = 0
+  const { worker } = countingClaims(
+    {
+      'test.orphan': async (_payload, job) => {
+        attempts = job.attempts
+      },
+    },
+    { pollMs: 50, leaseMs: 300 },
+  )
+  const row = t.c.queue.jobRow({ kind: 'test.orphan', payload: {} })
+  assert.equal(row.locked_by, worker.id)
+  await t.c.db.insertInto('jobs').values(row).execute()
+  // No notify: the producer died after its commit.
+  await sleep(150)
+  assert.ok(await jobRow(row.id), 'not claimable while its lease holds')
+  await until(async () => (await jobRow(row.id)) === undefined)
+  await worker.stop()
+  assert.equal(attempts, 2)
+})
+
+test('a worker with a full ready list takes no more: new jobs wait for a claim', async () => {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const { worker } = countingClaims({ 'test.busy': () => held }, { concurrency: 1, pollMs: 50 })
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) ids.push(await t.c.queue.enqueue(t.c.db, { kind: 'test.busy', payload: { i } }))
+  // One runs, two wait claimed in the ready list: as many as it keeps.
+  await until(async () => (await Promise.all(ids.map(jobRow))).every((r) => r?.locked_by === worker.id))
+  const row = t.c.queue.jobRow({ kind: 'test.busy', payload: { i: 3 } })
+  assert.equal(row.locked_by, null)
+  assert.equal(row.attempts, 0)
+  release()
+  await t.c.db.insertInto('jobs').values(row).execute()
+  t.c.queue.notify(row)
+  await until(async () => (await Promise.all([...ids, row.id].map(jobRow))).every((r) => r === undefined))
+  await worker.stop()
+})
+
+test('an idle queue is not asked again after every job; a backlog is claimed as slots free', async () => {
+  const ran: number[] = []
+  const handed = countingClaims({ 'test.idle': async (payload) => void ran.push(Number(payload.n)) }, {})
+  await quiet()
+  const before = handed.counted.claims
+  for (let n = 0; n < 5; n++) {
+    const row = t.c.queue.jobRow({ kind: 'test.idle', payload: { n } })
+    await t.c.db.insertInto('jobs').values(row).execute()
+    t.c.queue.notify(row)
+    await until(async () => (await jobRow(row.id)) === undefined)
+  }
+  await handed.worker.stop()
+  assert.deepEqual(ran, [0, 1, 2, 3, 4])
+  assert.equal(handed.counted.claims, before, 'five jobs handed over, no claim')
+
+  // Twelve jobs already due when the worker starts, no notice and no poll in time: each freed slot claims.
+  const ids: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const row = t.c.queue.jobRow({ kind: 'test.backlog', payload: { i } })
+    await t.c.db.insertInto('jobs').values(row).execute()
+    ids.push(row.id)
+  }
+  const backlog = countingClaims({ 'test.backlog': async () => {} }, { concurrency: 1 })
+  await until(async () => (await Promise.all(ids.map(jobRow))).every((r) => r === undefined))
+  await backlog.worker.stop()
+  assert.ok(backlog.counted.claims >= 4, `${backlog.counted.claims} claims of at most three jobs each`)
+})

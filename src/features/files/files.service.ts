@@ -84,7 +84,7 @@ export class FilesService {
       }
       const job = row.image_status === 'pending' ? queue.jobRow(provisioningJob(row)) : undefined
       if (!(await this.repo.insertUpload(row, job))) throw errors.notFound('workspace')
-      if (job) queue.notify()
+      if (job) queue.notify(job)
       return toFile(row)
     } catch (err) {
       await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))

@@ -2,11 +2,17 @@ import { type RawBuilder, sql } from 'kysely'
 import { newId } from '../../shared/ids.js'
 import type { Capabilities, Db } from '../db/database.js'
 import type { Executor } from '../db/executor.js'
-import type { ClaimedJob, JobQueue, JobRow, NewJob } from './job-queue.js'
+import type { ClaimedJob, JobQueue, JobRow, JobTaker, NewJob } from './job-queue.js'
+
+/** Rows leased to a local worker by jobRow and not handed over yet, at most. */
+const MAX_LEASED = 1024
 
 /** The job queue on the application database (both dialects). */
 export class DbJobQueue implements JobQueue {
   private listeners = new Set<() => void>()
+  private readonly takers = new Set<JobTaker>()
+  /** Rows leased by jobRow, until their producer hands them over (notify) or gives up on them. */
+  private readonly leased = new Map<string, JobTaker>()
   private readonly completing = new Map<Executor, { ids: string[]; done: Promise<void> }>()
 
   constructor(
@@ -16,7 +22,8 @@ export class DbJobQueue implements JobQueue {
   ) {}
 
   async enqueue(db: Executor, job: NewJob): Promise<string> {
-    const row = this.jobRow(job)
+    // Never leased: the caller's transaction may still roll back after this insert.
+    const row = this.newRow(job)
     await db.insertInto('jobs').values(row).execute()
     // Wake local workers once the caller's transaction has had a chance to commit.
     this.notify()
@@ -24,12 +31,30 @@ export class DbJobQueue implements JobQueue {
   }
 
   jobRow(job: NewJob): JobRow {
+    const row = this.newRow(job)
+    if (row.run_at > this.now()) return row
+    for (const taker of this.takers) {
+      const lease = taker.lease(job.kind)
+      if (!lease) continue
+      row.locked_by = lease.workerId
+      row.locked_until = this.now() + lease.leaseMs
+      row.attempts = 1
+      // A producer whose statement failed never hands its row over: the oldest go first.
+      if (this.leased.size >= MAX_LEASED) this.leased.delete(this.leased.keys().next().value!)
+      this.leased.set(row.id, taker)
+      break
+    }
+    return row
+  }
+
+  private newRow(job: NewJob): JobRow {
     return {
       id: newId('job'),
       kind: job.kind,
       payload: JSON.stringify(job.payload),
       state: 'queued',
       run_at: job.runAt ?? this.now(),
+      attempts: 0,
       locked_until: null,
       locked_by: null,
       last_error: null,
@@ -37,7 +62,14 @@ export class DbJobQueue implements JobQueue {
     }
   }
 
-  notify(): void {
+  notify(row?: JobRow): void {
+    const taker = row && this.leased.get(row.id)
+    if (row && taker) {
+      this.leased.delete(row.id)
+      const payload = JSON.parse(row.payload) as Record<string, unknown>
+      taker.take({ id: row.id, kind: row.kind, payload, attempts: row.attempts })
+      return
+    }
     setImmediate(() => {
       for (const listener of this.listeners) listener()
     })
@@ -47,6 +79,12 @@ export class DbJobQueue implements JobQueue {
   onEnqueue(listener: () => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  /** A worker of this process offers to take new jobs as they are produced (see jobRow). */
+  lendTo(taker: JobTaker): () => void {
+    this.takers.add(taker)
+    return () => this.takers.delete(taker)
   }
 
   /**

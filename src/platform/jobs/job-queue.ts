@@ -10,7 +10,7 @@ export interface NewJob {
 }
 
 /** A new job's row, as `enqueue` inserts it. */
-export type JobRow = Omit<JobTable, 'attempts'>
+export type JobRow = Omit<JobTable, 'attempts'> & { attempts: number }
 
 export interface ClaimedJob {
   id: string
@@ -28,13 +28,16 @@ export interface ClaimedJob {
 export interface JobQueue {
   enqueue(db: Executor, job: NewJob): Promise<string>
   /**
-   * The row `enqueue` would insert, for a caller that inserts it within a
-   * statement of its own (one round trip for several writes); once that has
-   * committed, it calls `notify`.
+   * The row of a new job, for a caller that inserts it within a statement of
+   * its own (one round trip for several writes); once that has committed, it
+   * calls `notify(row)`. When a worker of this process has room, the row comes
+   * leased to it, and `notify` hands the job over: it starts without a claim.
+   * A row that never commits leaves nothing behind; one whose worker dies
+   * before it runs is claimed again when the lease runs out, as any claim's.
    */
   jobRow(job: NewJob): JobRow
-  /** Tells this process's workers that a job may have become due. */
-  notify(): void
+  /** Tells this process's workers that a job may have become due; with a committed `jobRow`, hands it over. */
+  notify(row?: JobRow): void
   claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
   /**
    * Ends the job as done; with `trx`, inside the caller's transaction (the job
@@ -102,3 +105,11 @@ export const JobKinds = {
   /** payload `{key}` or `{prefix}`: remove original bytes. */
   blobDelete: 'blob.delete',
 } as const
+
+/** A worker of this process that takes new jobs straight from their producer (see JobQueue.jobRow). */
+export interface JobTaker {
+  /** The lease to write into a new job of `kind`, when the worker has room for one more; else null. */
+  lease(kind: string): { workerId: string; leaseMs: number } | null
+  /** A job leased to it by `lease` has committed: run it. */
+  take(job: ClaimedJob): void
+}

@@ -1,13 +1,22 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from '../../shared/logger.js'
-import { type ClaimedJob, type JobHandler, type JobQueue, PermanentJobError } from './job-queue.js'
+import {
+  type ClaimedJob,
+  type JobHandler,
+  type JobQueue,
+  type JobTaker,
+  PermanentJobError,
+} from './job-queue.js'
 
 /** Runs when a job ends `failed` for good, so the row waiting on it can say why (a file's `image.error`). */
 export type JobFailureHook = (payload: Record<string, unknown>, reason: string) => Promise<void>
 
 export interface WorkerDeps {
-  queue: JobQueue & { onEnqueue?(listener: () => void): () => void }
+  queue: JobQueue & {
+    onEnqueue?(listener: () => void): () => void
+    lendTo?(taker: JobTaker): () => void
+  }
   jobHandlers: ReadonlyMap<string, JobHandler>
   jobFailureHooks?: ReadonlyMap<string, JobFailureHook>
   log: Logger
@@ -41,9 +50,12 @@ const MAX_YIELDED = 64
  * a PermanentJobError, an unknown kind or the last attempt fail the job at
  * once, after the kind's failure hook has recorded the reason. A crash loses
  * nothing: a claim is a lease, renewed until the job ends, so a dead
- * worker's jobs become due again soon after it stops renewing them.
+ * worker's jobs become due again soon after it stops renewing them. Jobs
+ * made in this process (JobQueue.jobRow) come to it already leased while it
+ * has room, with no claim; it claims when told of other new jobs, while the
+ * queue holds more than its last claim took, and on its poll.
  */
-export class Worker {
+export class Worker implements JobTaker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   private readonly running = new Map<string, { job: ClaimedJob; done: Promise<void> }>()
   /** Running jobs that hold one of the `concurrency` slots (the others yielded theirs). */
@@ -61,8 +73,11 @@ export class Worker {
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle'
   private claiming = false
   private again = false
+  /** The last claim came back full: more jobs are probably due. */
+  private backlog = true
   private timer: NodeJS.Timeout | null = null
   private unsubscribe: (() => void) | null = null
+  private unlend: (() => void) | null = null
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -82,6 +97,7 @@ export class Worker {
     if (this.state !== 'idle') return this
     this.state = 'running'
     this.unsubscribe = this.deps.queue.onEnqueue?.(() => this.onEnqueue()) ?? null
+    this.unlend = this.deps.queue.lendTo?.(this) ?? null
     this.poke()
     return this
   }
@@ -99,6 +115,7 @@ export class Worker {
     if (this.state === 'stopped' || this.state === 'stopping') return
     this.state = 'stopping'
     this.unsubscribe?.()
+    this.unlend?.()
     if (this.timer) clearTimeout(this.timer)
     for (const job of this.ready.splice(0)) await this.giveBack(job)
     let timeout: NodeJS.Timeout | undefined
@@ -110,6 +127,24 @@ export class Worker {
     for (const { job } of this.running.values()) await this.giveBack(job)
     this.running.clear()
     this.state = 'stopped'
+  }
+
+  /** A new job may come leased to this worker while its ready list has room (JobQueue.jobRow). */
+  lease(kind: string): { workerId: string; leaseMs: number } | null {
+    if (this.state !== 'running' || !this.deps.jobHandlers.has(kind)) return null
+    if (this.ready.length >= 2 * this.opts.concurrency) return null
+    return { workerId: this.id, leaseMs: this.opts.leaseMs }
+  }
+
+  /** A job leased by `lease` has committed: it joins the ready list as a claimed one would. */
+  take(job: ClaimedJob): void {
+    if (this.state !== 'running') {
+      void this.giveBack(job)
+      return
+    }
+    this.renewLease(job)
+    this.ready.push(job)
+    this.startReady()
   }
 
   /**
@@ -160,7 +195,8 @@ export class Worker {
         }
         this.startReady()
         // A full batch suggests more are due: claim again instead of waiting for the poll.
-        if (jobs.length === wanted) this.again = true
+        this.backlog = jobs.length === wanted
+        if (this.backlog) this.again = true
       } while (this.again)
     } catch (err) {
       this.deps.log.error({ err }, 'claiming jobs failed')
@@ -170,6 +206,24 @@ export class Worker {
     }
     if (this.state === 'running' && this.free() > 0) {
       this.timer = setTimeout(() => this.poke(), retryIn)
+      this.timer.unref()
+    }
+  }
+
+  /**
+   * A slot is free: a ready job takes it. A claim goes out at once only while
+   * the queue held more than the last claim took; otherwise new jobs reach
+   * this worker by its own producers (take, onEnqueue) and the poll finds
+   * the others, so an idle queue is not asked again after every job.
+   */
+  private slotFreed(): void {
+    if (this.backlog) {
+      this.poke()
+      return
+    }
+    this.startReady()
+    if (this.state === 'running' && !this.claiming && !this.timer && this.free() > 0) {
+      this.timer = setTimeout(() => this.poke(), this.opts.pollMs)
       this.timer.unref()
     }
   }
@@ -225,12 +279,12 @@ export class Worker {
       return true
     }
     const yieldSlot = () => {
-      if (freeSlot()) this.poke()
+      if (freeSlot()) this.slotFreed()
     }
     const done = this.run(job, yieldSlot).finally(() => {
       this.running.delete(job.id)
       freeSlot()
-      this.poke()
+      this.slotFreed()
     })
     this.running.set(job.id, { job, done })
   }
