@@ -97,17 +97,21 @@ export class ProvisionWrites {
 
   /** SQLite: the file reads and writes of one transaction, which holds the write lock throughout. */
   private async insert(trx: Executor, batch: Pending[]): Promise<Set<string>> {
-    const fileIds = [...new Set(batch.map((p) => p.row.file_id))]
+    const rows = onePerFile(batch)
     const waiting = await trx
       .selectFrom('files')
       .select('id')
-      .where('id', 'in', fileIds)
+      .where(
+        'id',
+        'in',
+        rows.map((row) => row.file_id),
+      )
       .where('image_status', '=', 'pending')
       .execute()
     const pending = new Set(waiting.map((r) => r.id))
     const inserted = await images.insertMany(
       trx,
-      onePerFile(batch).filter((row) => pending.has(row.file_id)),
+      rows.filter((row) => pending.has(row.file_id)),
     )
     // Together, so the queue may end them in one statement.
     await Promise.all(batch.map((p) => p.run?.complete(trx)))

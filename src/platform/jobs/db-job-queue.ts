@@ -11,8 +11,8 @@ const MAX_LEASED = 1024
 export class DbJobQueue implements JobQueue {
   private listeners = new Set<() => void>()
   private readonly takers = new Set<JobTaker>()
-  /** Rows leased by jobRow, until their producer hands them over (notify) or gives up on them. */
-  private readonly leased = new Map<string, JobTaker>()
+  /** Jobs leased by jobRow, as their taker will run them, until their producer hands them over (notify). */
+  private readonly leased = new Map<string, { taker: JobTaker; job: ClaimedJob }>()
   private readonly completing = new Map<Executor, { ids: string[]; done: Promise<void> }>()
 
   constructor(
@@ -41,7 +41,10 @@ export class DbJobQueue implements JobQueue {
       row.attempts = 1
       // A producer whose statement failed never hands its row over: the oldest go first.
       if (this.leased.size >= MAX_LEASED) this.leased.delete(this.leased.keys().next().value!)
-      this.leased.set(row.id, taker)
+      this.leased.set(row.id, {
+        taker,
+        job: { id: row.id, kind: row.kind, payload: job.payload, attempts: 1 },
+      })
       break
     }
     return row
@@ -63,11 +66,10 @@ export class DbJobQueue implements JobQueue {
   }
 
   notify(row?: JobRow): void {
-    const taker = row && this.leased.get(row.id)
-    if (row && taker) {
+    const leased = row && this.leased.get(row.id)
+    if (row && leased) {
       this.leased.delete(row.id)
-      const payload = JSON.parse(row.payload) as Record<string, unknown>
-      taker.take({ id: row.id, kind: row.kind, payload, attempts: row.attempts })
+      leased.taker.take(leased.job)
       return
     }
     setImmediate(() => {
