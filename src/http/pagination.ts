@@ -62,14 +62,27 @@ export function parseListQuery(
  * length of a list, but passes values to the query as they are.
  */
 export interface KeysetList<A, Row> {
+  /** With a `total` (see keysetList), each row also carries it as `page_total`. */
   page(db: Executor, args: A, limit: number, after?: string, before?: string): Maybe<Row[]>
   exists(db: Executor, args: A, after?: string, before?: string): Maybe<unknown[]>
+  /** Whether the page's rows carry the list's total. */
+  readonly carriesTotal: boolean
 }
 
+/** A query of one row and one column `n`: how many rows the arguments may see in all. */
+// biome-ignore lint/suspicious/noExplicitAny: any table; the one column is what matters
+export type TotalQuery<A> = (db: Executor, args: A) => SelectQueryBuilder<any, any, { n: number | string }>
+
+/**
+ * A list's queries on its key. Given `total`, the page also selects it, as a
+ * subquery that runs once per page: the page and its total come from one
+ * statement (one round trip on PostgreSQL) and one snapshot.
+ */
 export function keysetList<A, Row>(
   key: string,
   // biome-ignore lint/suspicious/noExplicitAny: any table, any selection; the key column is what matters
   rows: (db: Executor, args: A) => SelectQueryBuilder<any, any, Row>,
+  total?: TotalQuery<A>,
 ): KeysetList<A, Row> {
   const ref = sql.ref(key)
   return {
@@ -77,10 +90,12 @@ export function keysetList<A, Row>(
     // and the depth page needs no query more than the first page.
     page: prepared((db, args: A, limit: number, after?: string, before?: string) => {
       let q = rows(db, args)
+      if (total) q = q.select(total(db, args).as('page_total'))
       if (after !== undefined) q = q.where(ref, '<=', after)
       if (before !== undefined) q = q.where(ref, '>=', before)
       return q.orderBy(ref, before !== undefined ? 'asc' : 'desc').limit(limit)
     }),
+    carriesTotal: total !== undefined,
     // Rows on the other side of the cursor, its own row included: does a page lie beyond it?
     exists: prepared((db, args: A, after?: string, before?: string) =>
       rows(db, args)
@@ -116,10 +131,17 @@ export async function paginate<A, Row>(
   const { list, db, args } = src
   const backward = req.before !== undefined
   const cursor = req.after ?? req.before
-  const [fetched, total] = await Promise.all([
-    list.page(db, args, req.limit + (cursor === undefined ? 1 : 2), req.after, req.before),
-    src.total(),
-  ])
+  const limit = req.limit + (cursor === undefined ? 1 : 2)
+  let fetched: Row[]
+  let total: number
+  if (list.carriesTotal) {
+    fetched = await list.page(db, args, limit, req.after, req.before)
+    // An empty page carries nothing: its total is asked for on its own.
+    const carried = (fetched[0] as { page_total?: number | string } | undefined)?.page_total
+    total = carried === undefined ? await src.total() : Number(carried)
+  } else {
+    ;[fetched, total] = await Promise.all([list.page(db, args, limit, req.after, req.before), src.total()])
+  }
   let rows = fetched
   let beyond = false
   if (cursor !== undefined) {

@@ -39,34 +39,45 @@ export interface ImageListArgs {
 }
 
 /**
- * The rows a list may page through, for the keyset on `images.id`. A scope of
- * workspaces becomes `workspace_id IN (...)`, served by the (workspace_id, id)
- * index or, when the scope holds most rows, by the primary key with a filter
- * (the planners choose; both bounded by the LIMIT); no scope walks the primary key.
+ * How many images the arguments may see: with `ids` (at most 100) a count of
+ * those rows inside the scope, which is as cheap as the counters; else the
+ * per-workspace counters, never a count of image rows.
  */
-export const imageList = keysetList('images.id', (db, { scope, ids }: ImageListArgs) => {
-  let q = db.selectFrom('images').select(IMAGE_COLUMNS)
-  if (scope) q = q.where('images.workspace_id', 'in', scope)
-  if (ids) q = q.where('images.id', 'in', ids)
-  return q
-})
-
-/** With `ids` (at most 100) a count of those rows inside the scope is as cheap as the counters. */
-const countOfIds = prepared((db, scope: WorkspaceScope, ids: readonly string[]) => {
-  let q = db
-    .selectFrom('images')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('id', 'in', ids)
-  if (scope) q = q.where('workspace_id', 'in', scope)
-  return q
-})
-
-// SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
-const countFromCounters = prepared((db, scope: WorkspaceScope) => {
+const totalOf = (db: Executor, { scope, ids }: ImageListArgs) => {
+  if (ids) {
+    let q = db
+      .selectFrom('images as counted')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('counted.id', 'in', ids)
+    if (scope) q = q.where('counted.workspace_id', 'in', scope)
+    return q
+  }
+  // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
   let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
-  if (scope) q = q.where('workspace_id', 'in', scope)
+  if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)
   return q
-})
+}
+
+/**
+ * The rows a list may page through, for the keyset on `images.id`, each page
+ * with its total. A scope of workspaces becomes `workspace_id IN (...)`,
+ * served by the (workspace_id, id) index or, when the scope holds most rows, by
+ * the primary key with a filter (the planners choose; both bounded by the
+ * LIMIT); no scope walks the primary key.
+ */
+export const imageList = keysetList(
+  'images.id',
+  (db, { scope, ids }: ImageListArgs) => {
+    let q = db.selectFrom('images').select(IMAGE_COLUMNS)
+    if (scope) q = q.where('images.workspace_id', 'in', scope)
+    if (ids) q = q.where('images.id', 'in', ids)
+    return q
+  },
+  totalOf,
+)
+
+/** The total alone, for a page with no rows to carry it. */
+const totalAlone = prepared(totalOf)
 
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
@@ -192,11 +203,10 @@ export class ImagesRepository {
     return chain(byFileId(db, fileId), (rows) => rows[0])
   }
 
-  /** `pageInfo.total` from the counters, never by counting image rows; with `ids`, a count of those. */
+  /** `pageInfo.total` (see totalOf); a page with rows carries it already. */
   async total(db: Executor, args: ImageListArgs): Promise<number> {
-    const { scope, ids } = args
-    if (ids?.length === 0) return 0
-    const [row] = ids ? await countOfIds(db, scope, ids) : await countFromCounters(db, scope)
+    if (args.ids?.length === 0) return 0
+    const [row] = await totalAlone(db, args)
     return Number(row?.n ?? 0)
   }
 

@@ -48,10 +48,18 @@ export class LocalImageProvider implements ImageProvider {
   }
 
   url(cfImageId: string, variant = 'public'): string {
-    // Flexible variants read as Cloudflare writes them (w=640,fit=cover): '=' and ',' are fine in a path.
-    // Every read answers the URL of `public`: only an escaped name needs the replacing.
-    const encoded = encodeURIComponent(variant)
-    const options = encoded.includes('%') ? encoded.replace(/%3D/g, '=').replace(/%2C/g, ',') : encoded
-    return `${this.deps.publicUrl}/cdn/${encodeURIComponent(cfImageId)}/${options}`
+    // Every read answers the URL of `public`, and the ids this provider makes are hex: nothing to escape.
+    const options = variant === 'public' ? variant : variantPath(variant)
+    const id = UNRESERVED.test(cfImageId) ? cfImageId : encodeURIComponent(cfImageId)
+    return `${this.deps.publicUrl}/cdn/${id}/${options}`
   }
+}
+
+/** Characters encodeURIComponent leaves as they are. */
+const UNRESERVED = /^[\w.!~*'()-]*$/
+
+/** Flexible variants read as Cloudflare writes them (w=640,fit=cover): '=' and ',' are fine in a path. */
+function variantPath(variant: string): string {
+  const encoded = encodeURIComponent(variant)
+  return encoded.includes('%') ? encoded.replace(/%3D/g, '=').replace(/%2C/g, ',') : encoded
 }
