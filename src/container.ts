@@ -20,7 +20,7 @@ import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
 import { RecentBlobs } from './platform/blob-store/recent-blobs.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
-import { ReadCache } from './platform/db/read-cache.js'
+import { carriesReadVersion, ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
@@ -76,7 +76,7 @@ export async function createContainer(
   const clock = options.clock ?? systemClock
   const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
   // The reads every request makes (its token, its roles), kept until anything is written.
-  const reads = new ReadCache(database.version)
+  const reads = new ReadCache(database.version, { confirmable: carriesReadVersion(database.db) })
   const access = new Access(db)
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()

@@ -9,6 +9,7 @@ import { createTestEnv, type TestEnv } from '../harness.js'
 import { newImage } from '../images-factory.js'
 import { CORPUS, settled, upload } from '../support/provisioning.js'
 import { Worker } from '../../src/platform/jobs/worker.js'
+import { newId } from '../../src/shared/ids.js'
 import type { ImageView } from '../../src/features/images/images.schemas.js'
 
 /**
@@ -127,6 +128,71 @@ describe('auth and access caches honour every change at once', () => {
       assert.equal((await admin.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 200)
     await elsewhere('delete from workspaces where id = $1', [ws.id])
     assert.equal((await admin.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 404)
+  })
+
+  test('image reads on PostgreSQL start on the last snapshot, and on SQLite ask the version', async () => {
+    const owner = await newUser(t)
+    const ws = await newWorkspace(owner)
+    const image = await newImage(t, ws.id)
+    assert.equal((await owner.api.get(`/api/images/${image.id}`)).statusCode, 200)
+    const snapshot = t.c.reads.snapshot.bind(t.c.reads)
+    let asked = 0
+    t.c.reads.snapshot = () => {
+      asked++
+      return snapshot()
+    }
+    try {
+      for (const path of [
+        `/api/images/${image.id}`,
+        `/api/images/by-file/${image.file_id}`,
+        `/api/images?workspace_id=${ws.id}`,
+      ])
+        assert.equal((await owner.api.get(path)).statusCode, 200, path)
+      // Other routes ask the database for the version whatever the driver.
+      assert.equal((await owner.api.get('/api/me')).statusCode, 200)
+    } finally {
+      t.c.reads.snapshot = snapshot
+    }
+    assert.equal(asked, t.c.config.db.driver === 'postgres' ? 1 : 4)
+  })
+
+  test('every image read honours a change made elsewhere on the very next request', async () => {
+    const owner = await newUser(t)
+    const viewer = await newUser(t)
+    const ws = await newWorkspace(owner)
+    const image = await newImage(t, ws.id)
+    const reads = [
+      `/api/images/${image.id}`,
+      `/api/images/by-file/${image.file_id}`,
+      `/api/images?workspace_id=${ws.id}`,
+    ]
+    const status = async (api: typeof owner.api) =>
+      Promise.all(reads.map(async (p) => (await api.get(p)).statusCode))
+
+    // Not a member yet, cached as such; then added elsewhere: seen at once, the list across workspaces too.
+    assert.deepEqual(await status(viewer.api), [404, 404, 404])
+    assert.equal(json<{ data: unknown[] }>(await viewer.api.get('/api/images')).data.length, 0)
+    await elsewhere(
+      `insert into members (id, workspace_id, user_id, role, created_at) values ($1, $2, $3, 'viewer', $4)`,
+      [newId('mem'), ws.id, viewer.id, new Date().toISOString()],
+    )
+    assert.deepEqual(await status(viewer.api), [200, 200, 200])
+    assert.equal(json<{ data: unknown[] }>(await viewer.api.get('/api/images')).data.length, 1)
+
+    // Removed elsewhere: gone at once.
+    await elsewhere('delete from members where workspace_id = $1 and user_id = $2', [ws.id, viewer.id])
+    assert.deepEqual(await status(viewer.api), [404, 404, 404])
+    assert.equal(json<{ data: unknown[] }>(await viewer.api.get('/api/images')).data.length, 0)
+
+    // A token revoked elsewhere fails every read at once; the owner's other token still reads.
+    const minted = json<{ id: string; token: string }>(
+      await owner.api.post('/api/tokens', { name: 'node b' }),
+    )
+    const second = client(t, minted.token)
+    assert.deepEqual(await status(second), [200, 200, 200])
+    await elsewhere('delete from tokens where id = $1', [minted.id])
+    assert.deepEqual(await status(second), [401, 401, 401])
+    assert.deepEqual(await status(owner.api), [200, 200, 200])
   })
 
   test('a role lowered through the API binds on the next request', async () => {

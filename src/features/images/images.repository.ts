@@ -3,6 +3,7 @@ import type { Executor } from '../../platform/db/executor.js'
 import { keysetList } from '../../http/pagination.js'
 import { prepared } from '../../platform/db/prepared.js'
 import { chain, type Maybe } from '../../shared/maybe.js'
+import { carriesReadVersion, READ_VERSION } from '../../platform/db/read-cache.js'
 import type { ImageTable } from '../../platform/db/tables.js'
 
 export type ImageRow = ImageTable
@@ -24,13 +25,16 @@ const IMAGE_COLUMNS = [
   'images.created_at',
 ] as const
 
+/** Image rows as the API's reads select them: on PostgreSQL with the read cache's version (READ_VERSION). */
+const imageRows = (db: Executor) =>
+  db
+    .selectFrom('images')
+    .select(IMAGE_COLUMNS)
+    .$if(carriesReadVersion(db), (q) => q.select(READ_VERSION))
+
 // The API's hottest queries: compiled once (per shape, for the lists).
-const byId = prepared((db, id: string) =>
-  db.selectFrom('images').select(IMAGE_COLUMNS).where('images.id', '=', id),
-)
-const byFileId = prepared((db, fileId: string) =>
-  db.selectFrom('images').select(IMAGE_COLUMNS).where('images.file_id', '=', fileId),
-)
+const byId = prepared((db, id: string) => imageRows(db).where('images.id', '=', id))
+const byFileId = prepared((db, fileId: string) => imageRows(db).where('images.file_id', '=', fileId))
 
 /** What an images list may read: a scope of workspaces (null: every one, for admins), optionally narrowed to ids. */
 export interface ImageListArgs {
@@ -68,7 +72,7 @@ const totalOf = (db: Executor, { scope, ids }: ImageListArgs) => {
 export const imageList = keysetList(
   'images.id',
   (db, { scope, ids }: ImageListArgs) => {
-    let q = db.selectFrom('images').select(IMAGE_COLUMNS)
+    let q = imageRows(db)
     if (scope) q = q.where('images.workspace_id', 'in', scope)
     if (ids) q = q.where('images.id', 'in', ids)
     return q

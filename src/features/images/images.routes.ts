@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
-import { ctxOf } from '../../http/auth.js'
+import { confirmedRead, ctxOf } from '../../http/auth.js'
 import type { CursorCodec } from '../../http/cursor.js'
 import { parseListQuery } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
@@ -44,6 +44,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
   app.get(
     '/api/images',
     {
+      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         summary: 'List images',
@@ -55,10 +56,8 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     },
     async (req, reply) => {
       const { workspace_id, ...query } = req.query
-      const page = await images.list(
-        ctxOf(req),
-        parseListQuery('images', 'img', query, cursors),
-        workspace_id,
+      const page = await confirmedRead(req, (ctx) =>
+        images.list(ctx, parseListQuery('images', 'img', query, cursors), workspace_id),
       )
       return sendJson(reply, imagePageJson(page))
     },
@@ -67,6 +66,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
   app.get(
     '/api/images/:id',
     {
+      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         summary: 'Get image',
@@ -74,12 +74,17 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    (req, reply) => sendImage(reply, images.get(ctxOf(req), req.params.id)),
+    (req, reply) =>
+      sendImage(
+        reply,
+        confirmedRead(req, (ctx) => images.get(ctx, req.params.id)),
+      ),
   )
 
   app.get(
     '/api/images/by-file/:file_id',
     {
+      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         summary: 'Get image by file id',
@@ -89,7 +94,11 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    (req, reply) => sendImage(reply, images.byFile(ctxOf(req), req.params.file_id)),
+    (req, reply) =>
+      sendImage(
+        reply,
+        confirmedRead(req, (ctx) => images.byFile(ctx, req.params.file_id)),
+      ),
   )
 
   app.delete(

@@ -47,7 +47,10 @@ export class ImagesService {
       scope = [workspaceId]
     } else {
       scope = await access.visibleWorkspaceIds(ctx)
-      if (scope?.length === 0) return { data: [], pageInfo: EMPTY_PAGE }
+      if (scope?.length === 0) {
+        confirmed(ctx, undefined)
+        return { data: [], pageInfo: EMPTY_PAGE }
+      }
     }
     const args = { scope, ids: req.ids }
     const page = await paginate(
@@ -55,18 +58,21 @@ export class ImagesService {
       { list: imageList, db, args, keyOf: (r) => r.id, total: () => this.repo.total(db, args) },
       cursors,
     )
+    confirmed(ctx, page.rows[0])
     return { data: page.rows.map((r) => this.toView(r)), pageInfo: page.pageInfo }
   }
 
   /** At once on SQLite when the caller's role is cached (see Maybe). */
   get(ctx: Ctx, id: string): Maybe<ImageView> {
     if (!isId('img', id)) throw errors.notFound('image')
-    return chain(this.repo.findById(this.deps.db, id), (row) => this.visibleView(ctx, row))
+    return chain(this.repo.findById(this.deps.db, id), (row) => this.visibleView(ctx, confirmed(ctx, row)))
   }
 
   byFile(ctx: Ctx, fileId: string): Maybe<ImageView> {
     if (!isId('fil', fileId)) throw errors.notFound('image')
-    return chain(this.repo.findByFileId(this.deps.db, fileId), (row) => this.visibleView(ctx, row))
+    return chain(this.repo.findByFileId(this.deps.db, fileId), (row) =>
+      this.visibleView(ctx, confirmed(ctx, row)),
+    )
   }
 
   /** Removes the image row and, through a job in the same transaction, the provider's copy; the file stays. */
@@ -141,6 +147,16 @@ export class ImagesService {
       createdAt: r.created_at,
     }
   }
+}
+
+/**
+ * A read that answers a request started on a tentative snapshot confirms it
+ * with the version it carries (see ReadCache.lastSnapshot); no row, nothing
+ * to confirm with, and the request runs again on a snapshot asked of the database.
+ */
+function confirmed<R extends ImageRow>(ctx: Ctx, row: R | undefined): R | undefined {
+  if (ctx.reads?.tentative) ctx.reads.confirm((row as { read_version?: unknown } | undefined)?.read_version)
+  return row
 }
 
 const EMPTY_PAGE: PageInfo = {

@@ -1,4 +1,6 @@
+import { PostgresAdapter, sql } from 'kysely'
 import type { Maybe } from '../../shared/maybe.js'
+import type { Executor } from './executor.js'
 
 /**
  * The tables whose rows the cache keeps (tokens, their users, roles and
@@ -20,11 +22,29 @@ export class ReadCache {
   private seen: string | null = null
   /** The snapshot of `seen`, shared by every request that starts while the version stays. */
   private current: CachedReads | undefined
+  /** The same, tentative (see lastSnapshot). */
+  private last: CachedReads | undefined
 
   constructor(
     private readonly version: () => string | null | Promise<string | null>,
-    private readonly maxEntries = 10_000,
+    private readonly options: {
+      /** The database's reads can carry the version (READ_VERSION), so lastSnapshot may be used. */
+      confirmable?: boolean
+      maxEntries?: number
+    } = {},
   ) {}
+
+  /**
+   * The snapshot of the version last seen, without asking the database: a
+   * request may start on it only if what it answers is confirmed by a read
+   * that carries the version as of that read (READ_VERSION, then
+   * CachedReads.confirm), so that it too answers as of a moment after it
+   * started. Saves the version's round trip on PostgreSQL; undefined where
+   * reads cannot carry the version, or nothing was seen yet.
+   */
+  lastSnapshot(): CachedReads | undefined {
+    return this.options.confirmable ? this.last : undefined
+  }
 
   /**
    * The cache as of now: one version check, taken when a request starts and
@@ -43,15 +63,30 @@ export class ReadCache {
       this.entries.clear()
       this.seen = version
       this.current = this.readsAt(version)
+      this.last = this.tentative(this.current)
     }
     return this.current
   }
 
   private readsAt(version: string | null): CachedReads {
     return {
+      version,
+      tentative: false,
       through: (key, load) => this.through(version, key, load),
       peek: <V>(key: string) =>
         version !== null && this.seen === version ? (this.entries.get(key) as V | undefined) : undefined,
+      confirm: () => {},
+    }
+  }
+
+  private tentative(reads: CachedReads): CachedReads {
+    return {
+      ...reads,
+      tentative: true,
+      confirm: (carried) => {
+        if (carried === undefined || carried === null || String(carried) !== reads.version)
+          throw new Unconfirmed()
+      },
     }
   }
 
@@ -71,7 +106,7 @@ export class ReadCache {
       // newer snapshot moved `seen` on, it is not kept. Absent rows are not kept either: unknown tokens sent
       // at random must not evict the known ones.
       if (value !== undefined && this.seen === at) {
-        if (this.entries.size >= this.maxEntries) this.entries.clear()
+        if (this.entries.size >= (this.options.maxEntries ?? 10_000)) this.entries.clear()
         this.entries.set(key, value)
       }
       return value
@@ -81,8 +116,39 @@ export class ReadCache {
 
 /** Lookups through a ReadCache snapshot; see ReadCache.snapshot. */
 export interface CachedReads {
+  /** The database version the snapshot stands for. */
+  readonly version: string | null
+  /** Taken from lastSnapshot: what the request answers must be confirmed first. */
+  readonly tentative: boolean
+  /**
+   * Confirms a tentative snapshot with the version a read carried (its
+   * `read_version`); throws Unconfirmed when it differs or is absent. Does
+   * nothing for a snapshot taken by asking the database.
+   */
+  confirm(carried: unknown): void
   /** The cached value of `key`, at once, or `load()`'s. */
   through<V>(key: string, load: () => Promise<V | undefined>): Maybe<V | undefined>
   /** The cached value of `key`, if there is one; never loads. */
   peek<V>(key: string): V | undefined
+}
+
+/** A tentative snapshot that its reads did not confirm: the request runs again on one asked of the database. */
+export class Unconfirmed extends Error {
+  constructor() {
+    super('The read cache snapshot was not confirmed by the read')
+  }
+}
+
+/**
+ * The version as a column of a read, `read_version`, on PostgreSQL (one
+ * index lookup in the same snapshot as the read; see ReadCache.lastSnapshot).
+ * SQLite's reads carry none: its version is asked of the file at no round trip.
+ */
+export const READ_VERSION = sql<number | null>`(select version from read_version where id = 1)`.as(
+  'read_version',
+)
+
+/** Whether reads on `db` carry READ_VERSION. */
+export function carriesReadVersion(db: Executor): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter
 }
