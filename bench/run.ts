@@ -57,7 +57,9 @@ function report(cfg: BenchConfig, runs: DbReport[], startLoad: string): string {
           `| ${row.endpoint}${failed} | ${f0(p.rps)} | ${p.p50} | ${p.p99} | ${f0(p.cpuUs)} | ${f0(b.rps)} | ${b.p50} | ${b.p99} | ${f0(b.cpuUs)} | ${f2(p.rps / b.rps)} |`,
         )
       }
-      const [first, deep, admin] = r.reads.rows
+      // By name: with BENCH_ONLY some rows are missing, and their places shift.
+      const row = (prefix: string) => r.reads?.rows.find((x) => x.endpoint.startsWith(prefix))
+      const [first, deep, admin] = [row('list, first'), row('list, depth'), row('admin list')]
       const m = r.reads.memory
       out.push('', 'Targets:')
       if (r.driver === 'sqlite') {

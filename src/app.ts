@@ -82,7 +82,12 @@ export async function buildApp(c: Container): Promise<App> {
     const admit = (reads: CachedReads, principal: Principal) => {
       req.reads = reads
       req.principal = principal
-      c.rateLimiter.take(principal.tokenId)
+    }
+    const counted = () => c.rateLimiter.take(req.principal!.tokenId)
+    // Admission on a snapshot asked of the database (taken here unless given).
+    const verified = async (reads = c.reads.snapshot()) => {
+      const r = await reads
+      admit(r, await c.tokens.authenticate(req.headers.authorization, r))
     }
     try {
       // A read that confirms what it answers needs no version check of its own (see ReadCache.lastSnapshot).
@@ -90,12 +95,8 @@ export async function buildApp(c: Container): Promise<App> {
       const tentative = last && c.tokens.cachedPrincipal(req.headers.authorization, last)
       if (last && tentative) {
         admit(last, tentative)
-        req.reverify = async () => {
-          const reads = await c.reads.snapshot()
-          const principal = await c.tokens.authenticate(req.headers.authorization, reads)
-          req.reads = reads
-          req.principal = principal
-        }
+        counted()
+        req.reverify = verified
         return done()
       }
       const reads = c.reads.snapshot()
@@ -103,11 +104,12 @@ export async function buildApp(c: Container): Promise<App> {
         const principal = c.tokens.cachedPrincipal(req.headers.authorization, reads)
         if (principal) {
           admit(reads, principal)
+          counted()
           return done()
         }
       }
-      Promise.resolve(reads)
-        .then(async (r) => admit(r, await c.tokens.authenticate(req.headers.authorization, r)))
+      verified(reads)
+        .then(counted)
         .then(() => done(), done)
     } catch (err) {
       done(err as Error)

@@ -48,6 +48,7 @@ export class ImagesService {
     } else {
       scope = await access.visibleWorkspaceIds(ctx)
       if (scope?.length === 0) {
+        // No read to carry the version: a tentative snapshot's empty scope is checked again.
         confirmed(ctx, undefined)
         return { data: [], pageInfo: EMPTY_PAGE }
       }
@@ -155,7 +156,7 @@ export class ImagesService {
  * to confirm with, and the request runs again on a snapshot asked of the database.
  */
 function confirmed<R extends ImageRow>(ctx: Ctx, row: R | undefined): R | undefined {
-  if (ctx.reads?.tentative) ctx.reads.confirm((row as { read_version?: unknown } | undefined)?.read_version)
+  ctx.reads?.confirm((row as { read_version?: unknown } | undefined)?.read_version)
   return row
 }
 

@@ -63,15 +63,13 @@ export class ReadCache {
       this.entries.clear()
       this.seen = version
       this.current = this.readsAt(version)
-      this.last = this.tentative(this.current)
+      this.last = this.tentative(this.current, version)
     }
     return this.current
   }
 
   private readsAt(version: string | null): CachedReads {
     return {
-      version,
-      tentative: false,
       through: (key, load) => this.through(version, key, load),
       peek: <V>(key: string) =>
         version !== null && this.seen === version ? (this.entries.get(key) as V | undefined) : undefined,
@@ -79,13 +77,11 @@ export class ReadCache {
     }
   }
 
-  private tentative(reads: CachedReads): CachedReads {
+  private tentative(reads: CachedReads, version: string): CachedReads {
     return {
       ...reads,
-      tentative: true,
       confirm: (carried) => {
-        if (carried === undefined || carried === null || String(carried) !== reads.version)
-          throw new Unconfirmed()
+        if (carried === undefined || carried === null || String(carried) !== version) throw new Unconfirmed()
       },
     }
   }
@@ -116,14 +112,10 @@ export class ReadCache {
 
 /** Lookups through a ReadCache snapshot; see ReadCache.snapshot. */
 export interface CachedReads {
-  /** The database version the snapshot stands for. */
-  readonly version: string | null
-  /** Taken from lastSnapshot: what the request answers must be confirmed first. */
-  readonly tentative: boolean
   /**
-   * Confirms a tentative snapshot with the version a read carried (its
-   * `read_version`); throws Unconfirmed when it differs or is absent. Does
-   * nothing for a snapshot taken by asking the database.
+   * Confirms a snapshot taken from lastSnapshot with the version a read
+   * carried (its `read_version`); throws Unconfirmed when it differs or is
+   * absent. Does nothing for a snapshot taken by asking the database.
    */
   confirm(carried: unknown): void
   /** The cached value of `key`, at once, or `load()`'s. */
