@@ -26,7 +26,7 @@ import {
 } from 'kysely'
 import pg from 'pg'
 import { ImagesRepository, imageList } from '../src/features/images/images.repository.js'
-import { CursorCodec } from '../src/http/cursor.js'
+import { CursorCodec } from '../src/http/pagination.js'
 import { paginate } from '../src/http/pagination.js'
 import { rowReader } from '../src/platform/db/database.js'
 import type { Database } from '../src/platform/db/tables.js'

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon'
-import { CursorCodec } from '../src/http/cursor.js'
+import { CursorCodec } from '../src/http/pagination.js'
 import type { BenchConfig } from './config.js'
 import { bare, cpuSecondsOf, type MemoryPeaks, pictura, type Server, sampleMemory } from './processes.js'
 import type { Fixture } from './seed.js'

@@ -3,14 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { ctxOf } from '../../http/auth.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { parseListQuery } from '../../http/pagination.js'
+import type { CursorCodec } from '../../http/pagination.js'
+import { listed } from '../../http/pagination.js'
 import { errorResponses, IdParam, Page, Success } from '../../http/schemas.js'
 import { validatorCompiler } from '../../http/validation.js'
 import { PROVISIONABLE_MIMES } from '../images/provisioning.js'
 import { etagOf, noneMatch, parseRange } from './conditional.js'
 import { contentDisposition } from './file-name.js'
-import { FileObject, FilesListQuery, UploadBodyDoc, UploadQuery } from './files.schemas.js'
+import { FileObject, FilesListQuery, ProvisionBody, UploadBodyDoc, UploadQuery } from './files.schemas.js'
 import type { FilesService } from './files.service.js'
 import { openUploadBody } from './upload-body.js'
 import { lingerThenClose } from './upload-stream.js'
@@ -47,12 +47,26 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
       },
     },
     (req) => {
-      const { workspace_id, mime, ...list } = req.query
-      return files.list(ctxOf(req), parseListQuery('files', 'fil', list, cursors), {
-        workspaceId: workspace_id,
-        mime,
-      })
+      const { workspace_id, mime, ...query } = req.query
+      return listed('files', 'fil', query, cursors, (page) =>
+        files.list(ctxOf(req), page, { workspaceId: workspace_id, mime }),
+      )
     },
+  )
+
+  app.post(
+    '/api/images',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Provision a file (again)',
+        description:
+          'Provisions the image of a file that has none, e.g. after a delete or a failure; editor or higher. Answers 202 with the file, its `image.status` `pending`; a new image gets a new `id` and `cfImageId`.',
+        body: ProvisionBody,
+        response: { 202: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.code(202).send(await files.provision(ctxOf(req), req.body.fileId)),
   )
 
   app.get(
