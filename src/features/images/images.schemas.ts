@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import { DateTime, ListQuery, PageInfo } from '../../http/schemas.js'
 
 // Parameter descriptions are the seed page's (seed/images.md), word for word.
