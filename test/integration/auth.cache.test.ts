@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import pg from 'pg'
-import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { newImage } from '../images-factory.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
-import { Worker } from '../../src/platform/jobs/worker.js'
-import { newId } from '../../src/shared/ids.js'
 import { sql } from 'kysely'
+import pg from 'pg'
 import { TokensService } from '../../src/features/auth/tokens.service.js'
 import { Access } from '../../src/features/workspaces/access.js'
+import { Worker } from '../../src/platform/jobs/worker.js'
+import { newId } from '../../src/shared/ids.js'
+import { addMember, client, json, newImage, newUser, newWorkspace, settled, upload } from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
+import { landscape } from '../support/images.js'
 
 /**
  * Tokens and roles are kept in memory between requests (ReadCache); these are
@@ -94,12 +91,7 @@ describe('auth and access caches honour every change at once', () => {
     try {
       // Reads made by these requests are cached under the version seen now, which must stay current.
       const before = await t.c.database.version()
-      const file = await upload(
-        owner.api,
-        ws.id,
-        readFileSync(path.join(CORPUS, 'sharp-fixtures', 'Landscape_2.jpg')),
-        'a.jpg',
-      )
+      const file = await upload(owner.api, ws.id, await landscape(2), 'a.jpg')
       const [row] = await settled(t, [file.id])
       assert.equal(row!.image_status, 'ready')
       assert.equal((await owner.api.get(`/api/images?workspace_id=${ws.id}`)).statusCode, 200)

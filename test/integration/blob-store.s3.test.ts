@@ -18,10 +18,11 @@ import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { AppError } from '../../src/shared/errors.js'
 import { blobStoreContract } from '../contract/blob-store.contract.js'
 import { expectError } from '../expect.js'
-import { newUser, newWorkspace } from '../factories.js'
-import { blobFiles, corpusFile, type FileBody, runJobs, uploadRaw } from '../files-factory.js'
+import { blobFiles, type FileBody, newUser, newWorkspace, runJobs, uploadRaw } from '../factories.js'
 import { createTestEnv } from '../harness.js'
+import { samplePng } from '../support/images.js'
 import { startS3Server, uniqueBucket } from '../support/s3-server.js'
+import { until } from '../support/until.js'
 
 const MiB = 1024 * 1024
 const s3 = await startS3Server()
@@ -129,7 +130,7 @@ test('a writer killed mid-upload leaves no object; cleanup() aborts its stale up
     stdio: 'inherit',
   })
   try {
-    await until(async () => (await pendingUploads(prefix)).length === 1, 30_000)
+    await until(async () => (await pendingUploads(prefix)).length === 1, { timeoutMs: 30_000 })
   } finally {
     writer.kill('SIGKILL')
   }
@@ -200,7 +201,7 @@ test('with BLOB_STORE=s3 an uploaded file downloads back whole and in ranges, an
   try {
     const u = await newUser(t)
     const ws = await newWorkspace(u)
-    const png = corpusFile('pngsuite/basn2c08.png')
+    const png = await samplePng('rgb')
     const res = await uploadRaw(t, u.token, ws.id, png)
     assert.equal(res.statusCode, 201, res.body)
     const file = res.json() as FileBody
@@ -256,14 +257,6 @@ function generated(size: number, hash?: ReturnType<typeof createHash>): Readable
       this.push(chunk)
     },
   })
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 /** What a crash leaves behind: a multipart upload with a part and no completion. */

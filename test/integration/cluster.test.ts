@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
+import { settled } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
 import { apiCall, childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
-import { settled } from '../support/provisioning.js'
 
 /**
  * `pictura serve` with API_PROCESSES=2: one port, two API processes under a

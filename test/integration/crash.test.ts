@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import sharp from 'sharp'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import { photo20mp } from '../support/images.js'
 import { apiCall, childEnv, startPictura } from '../support/pictura-process.js'
-import { CORPUS } from '../support/provisioning.js'
 
 /** The real process over real HTTP, killed with SIGKILL while it provisions, then started again. */
 
@@ -30,10 +29,7 @@ before(async () => {
     JOB_LEASE_MS: '2000',
   })
   // 20 MP each: slow enough to decode that the kill lands while jobs run.
-  photo = await sharp(readFileSync(path.join(CORPUS, 'sharp-fixtures', '2569067123_aca715a2ee_o.jpg')))
-    .resize(5472, 3648, { fit: 'fill' })
-    .jpeg({ quality: 92 })
-    .toBuffer()
+  photo = await photo20mp()
 })
 after(() => t.close())
 

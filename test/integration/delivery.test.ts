@@ -1,49 +1,41 @@
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import sharp from 'sharp'
-import { type Client, json } from '../factories.js'
+import {
+  type Client,
+  createWorkerEnv,
+  type ImageBody,
+  json,
+  provisioned,
+  settled,
+  type WorkerEnv,
+} from '../factories.js'
 import type { TestEnv } from '../harness.js'
-import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
-
-const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
-
-interface ImageView {
-  id: string
-  cfImageId: string
-  width: number
-  height: number
-  url: string
-}
+import { ANIMATION_FRAMES, animatedGif, landscape, photo, portrait } from '../support/images.js'
 
 let t: TestEnv
 let env: WorkerEnv
 let api: Client
-let ws: string
-const images: Record<string, ImageView> = {}
+const images: Record<string, ImageBody> = {}
 
 /** A delivery request as a browser makes it: no token, the URL is the capability. */
 const cdn = (url: string, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'GET', url, headers })
 const meta = (res: LightMyRequestResponse) => sharp(res.rawPayload).metadata()
 
-async function provision(name: string, bytes: Buffer): Promise<ImageView> {
-  const file = await upload(api, ws, bytes, name)
-  const [row] = await settled(t, [file.id])
-  assert.equal(row!.image_status, 'ready', `${name}: ${row!.image_error}`)
-  return json<ImageView>(await api.get(`/api/images/by-file/${file.id}`))
-}
-
 before(async () => {
   env = await createWorkerEnv()
-  ;({ t, api, ws } = env)
-  images.photo = await provision('photo.jpg', fixture('2569067123_aca715a2ee_o.jpg'))
-  images.portrait6 = await provision('Portrait_6.jpg', fixture('Portrait_6.jpg'))
-  images.landscape1 = await provision('Landscape_1.jpg', fixture('Landscape_1.jpg'))
-  images.landscape6 = await provision('Landscape_6.jpg', fixture('Landscape_6.jpg'))
-  images.gif = await provision('animated.gif', fixture('animated-loop-3.gif'))
+  ;({ t, api } = env)
+  // A 2725x2225 photograph; a portrait stored 600x450 with orientation 6; one landscape scene
+  // stored upright (orientation 1) and stored turned (orientation 6); a 10-frame GIF.
+  images.photo = await provisioned(env, await photo(), 'photo.jpg')
+  images.portrait6 = await provisioned(env, await portrait(6), 'Portrait_6.jpg')
+  images.landscape1 = await provisioned(env, await landscape(1), 'Landscape_1.jpg')
+  images.landscape6 = await provisioned(env, await landscape(6), 'Landscape_6.jpg')
+  images.gif = await provisioned(env, await animatedGif(), 'animated.gif')
 })
 after(() => env.close())
 
@@ -86,10 +78,13 @@ describe('named variants', () => {
   })
 
   test('an animated GIF delivers its first frame as a still PNG', async () => {
-    const m = await meta(await cdn(`/cdn/${images.gif!.cfImageId}/public`))
+    const res = await cdn(`/cdn/${images.gif!.cfImageId}/public`)
+    const m = await meta(res)
     assert.equal(m.format, 'png')
     assert.equal(m.pages, undefined)
     assert.deepEqual([m.width, m.height], [images.gif!.width, images.gif!.height])
+    const pixel = await sharp(res.rawPayload).removeAlpha().raw().toBuffer()
+    assert.deepEqual([...pixel.subarray(0, 3)], ANIMATION_FRAMES[0], 'the first frame’s colour')
   })
 })
 
@@ -203,7 +198,7 @@ describe('caching', () => {
 
 describe('deletion', () => {
   test('a deleted image’s URLs answer 404 at once, and its cached variants go', async () => {
-    const image = await provision('gone.jpg', fixture('Landscape_2.jpg'))
+    const image = await provisioned(env, await landscape(2), 'gone.jpg')
     assert.equal((await cdn(`/cdn/${image.cfImageId}/thumbnail`)).statusCode, 200)
     const folder = path.join(t.dataDir, 'cache', image.cfImageId)
     assert.ok(existsSync(folder))
@@ -217,12 +212,12 @@ describe('deletion', () => {
   })
 
   test('provisioning again gives a new image with a new cfImageId; the old URL stays 404', async () => {
-    const image = await provision('again.jpg', fixture('Landscape_3.jpg'))
+    const image = await provisioned(env, await landscape(3), 'again.jpg')
     const fileId = json<{ fileId: string }>(await api.get(`/api/images/${image.id}`)).fileId
     assert.equal((await api.del(`/api/images/${image.id}`)).statusCode, 200)
     assert.equal((await api.post('/api/images', { fileId })).statusCode, 202)
     await settled(t, [fileId])
-    const again = json<ImageView>(await api.get(`/api/images/by-file/${fileId}`))
+    const again = json<ImageBody>(await api.get(`/api/images/by-file/${fileId}`))
     assert.notEqual(again.id, image.id)
     assert.notEqual(again.cfImageId, image.cfImageId)
     assert.equal((await cdn(`/cdn/${again.cfImageId}/public`)).statusCode, 200)

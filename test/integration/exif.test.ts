@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import sharp from 'sharp'
 import { EXIF_MAX_BYTES, publicExif, sanitiseExif } from '../../src/features/images/exif.js'
-import { Worker } from '../../src/platform/jobs/worker.js'
-import { type Client, json, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
-
-const exiftool = (name: string) => readFileSync(path.join(CORPUS, 'exiftool', name))
-
-interface ImageView {
-  id: string
-  fileId: string
-  cfImageId: string
-  exif: Record<string, unknown>
-}
+import { createWorkerEnv, provisioned, type WorkerEnv } from '../factories.js'
+import { cameraJpeg, exifWebp, gpsJpeg, paletteGif, taggedJpeg } from '../support/images.js'
 
 /** Every value is a number, a string, a boolean or a flat array of numbers and strings. */
 function assertJsonSafe(exif: Record<string, unknown>) {
@@ -29,34 +16,22 @@ function assertJsonSafe(exif: Record<string, unknown>) {
   assert.ok(Buffer.byteLength(JSON.stringify(exif)) <= EXIF_MAX_BYTES)
 }
 
+/** A worker env whose deployment sets EXIF_GPS as given. */
 function gpsEnv(exifGps: boolean) {
-  const ctx = {} as { t: TestEnv; worker: Worker; api: Client; ws: string }
+  const ctx = {} as { env: WorkerEnv }
   before(async () => {
-    ctx.t = await createTestEnv({ EXIF_GPS: String(exifGps) })
-    ctx.worker = new Worker(ctx.t.c).start()
-    const owner = await newUser(ctx.t)
-    ctx.api = owner.api
-    ctx.ws = (await newWorkspace(owner)).id
+    ctx.env = await createWorkerEnv({ EXIF_GPS: String(exifGps) })
   })
-  after(async () => {
-    await ctx.worker.stop()
-    await ctx.t.close()
-  })
+  after(() => ctx.env.close())
   return ctx
-}
-
-async function provision(ctx: ReturnType<typeof gpsEnv>, name: string): Promise<ImageView> {
-  const file = await upload(ctx.api, ctx.ws, exiftool(name), name)
-  const [row] = await settled(ctx.t, [file.id])
-  assert.equal(row!.image_status, 'ready', `${name}: ${row!.image_error}`)
-  return json<ImageView>(await ctx.api.get(`/api/images/by-file/${file.id}`))
 }
 
 describe('EXIF of a photo with GPS, default deployment (EXIF_GPS unset)', () => {
   const ctx = gpsEnv(false)
 
   test('the API leaves every GPS tag out; storage keeps them apart', async () => {
-    const image = await provision(ctx, 'Apple.jpg')
+    // An iPhone 7's tags, GPS included (see CAMERA_TAGS).
+    const image = await provisioned(ctx.env, await cameraJpeg(), 'camera.jpg')
     assert.equal(image.exif.Make, 'Apple')
     assert.equal(image.exif.Model, 'iPhone 7')
     assert.equal(
@@ -66,13 +41,17 @@ describe('EXIF of a photo with GPS, default deployment (EXIF_GPS unset)', () => 
     )
     assert.equal(image.exif.LensModel, 'iPhone 7 back camera 3.99mm f/1.8')
     assert.equal(image.exif.FNumber, 1.8)
+    assert.equal(image.exif.ExposureTime, 0.05)
     assert.equal(image.exif.ISO, 40)
+    assert.equal(image.exif.ExifVersion, '0221', 'a version is read as its digits')
+    assert.equal(image.exif.MakerNote, undefined, 'binary tags are dropped')
+    assert.equal(image.exif.UserComment, undefined)
     assert.deepEqual(
       Object.keys(image.exif).filter((k) => k.startsWith('GPS')),
       [],
     )
     assertJsonSafe(image.exif)
-    const row = await ctx.t.c.db
+    const row = await ctx.env.t.c.db
       .selectFrom('images')
       .selectAll()
       .where('id', '=', image.id)
@@ -81,14 +60,21 @@ describe('EXIF of a photo with GPS, default deployment (EXIF_GPS unset)', () => 
     const gps = JSON.parse(row.exif_gps ?? '{}')
     assert.equal(gps.GPSLatitude, 53.3828472)
     assert.equal(gps.GPSLongitude, -1.4566778, 'west is negative')
+    assert.equal(gps.GPSAltitude, 72.37)
     assert.deepEqual(publicExif(row, false), JSON.parse(row.exif))
   })
 
   test('delivered bytes carry no EXIF, XMP or IPTC, whatever the variant', async () => {
-    for (const name of ['Apple.jpg', 'GPS.jpg']) {
-      const image = await provision(ctx, name)
+    // The camera photo carries EXIF, XMP and IPTC; the GPS one EXIF and IPTC.
+    for (const [name, bytes] of [
+      ['camera.jpg', await cameraJpeg()],
+      ['gps.jpg', await gpsJpeg()],
+    ] as const) {
+      const original = await sharp(bytes).metadata()
+      assert.ok(original.exif && original.iptc, `${name} has metadata to strip`)
+      const image = await provisioned(ctx.env, bytes, name)
       for (const variant of ['public', 'thumbnail', 'w=4,format=jpeg', 'w=4,format=webp', 'w=4,format=png']) {
-        const res = await ctx.t.app.inject({ method: 'GET', url: `/cdn/${image.cfImageId}/${variant}` })
+        const res = await ctx.env.t.app.inject({ method: 'GET', url: `/cdn/${image.cfImageId}/${variant}` })
         assert.equal(res.statusCode, 200, `${name} ${variant}`)
         const m = await sharp(res.rawPayload).metadata()
         assert.equal(m.exif, undefined, `${name} ${variant}: EXIF`)
@@ -100,11 +86,28 @@ describe('EXIF of a photo with GPS, default deployment (EXIF_GPS unset)', () => 
   })
 
   test('a GIF has no EXIF ({}, and ready); a WebP’s EXIF chunk is read', async () => {
-    const gif = await provision(ctx, 'GIF.gif')
+    const gif = await provisioned(ctx.env, await paletteGif(), 'still.gif')
     assert.deepEqual(gif.exif, {})
-    const webp = await provision(ctx, 'RIFF.webp')
+    const webp = await provisioned(ctx.env, await exifWebp(), 'exif.webp')
     assert.equal(webp.exif.Artist, 'me')
     assertJsonSafe(webp.exif)
+  })
+
+  test('a date with its zone reads with the offset; an EXIF block over 16 KiB loses its longest values', async () => {
+    const gps = await provisioned(ctx.env, await gpsJpeg(), 'zoned.jpg')
+    assert.equal(gps.exif.DateTimeOriginal, '2002-07-13T15:58:28+01:00', 'OffsetTimeOriginal applied')
+    const long = await taggedJpeg({
+      Make: 'Nikon',
+      ImageDescription: 'x'.repeat(12_000),
+      Artist: 'y'.repeat(9_000),
+      Copyright: 'z'.repeat(3_000),
+    })
+    const capped = await provisioned(ctx.env, long, 'long.jpg')
+    assert.equal(capped.exif.ImageDescription, undefined, 'the longest value went')
+    assert.equal(capped.exif.Make, 'Nikon')
+    assert.equal(capped.exif.Artist, 'y'.repeat(9_000))
+    assert.equal(capped.exif.Copyright, 'z'.repeat(3_000))
+    assertJsonSafe(capped.exif)
   })
 })
 
@@ -112,7 +115,8 @@ describe('EXIF of a photo with GPS, EXIF_GPS=true', () => {
   const ctx = gpsEnv(true)
 
   test('GPS tags join the exif object, latitude and longitude as signed decimal degrees', async () => {
-    const image = await provision(ctx, 'GPS.jpg')
+    // FUJIFILM at 54°59'22.8"N 1°54'51"W (see GPS_TAGS).
+    const image = await provisioned(ctx.env, await gpsJpeg(), 'gps.jpg')
     assert.equal(image.exif.GPSLatitude, 54.9896667)
     assert.equal(image.exif.GPSLongitude, -1.9141667)
     assert.equal(image.exif.GPSLatitudeRef, undefined, 'the sign carries the hemisphere')

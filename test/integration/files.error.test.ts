@@ -2,8 +2,18 @@ import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { after, before, test } from 'node:test'
 import { expectError } from '../expect.js'
-import { addMember, client, newUser, newWorkspace } from '../factories.js'
-import { blobFiles, fileRows, multipartBody, tmpFiles, uploadMultipart, uploadRaw } from '../files-factory.js'
+import {
+  addMember,
+  blobFiles,
+  client,
+  fileRows,
+  multipartBody,
+  newUser,
+  newWorkspace,
+  tmpFiles,
+  uploadMultipart,
+  uploadRaw,
+} from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
 
 const LIMIT = 64 * 1024

@@ -3,12 +3,23 @@ import { createHash } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { type FileRow, FilesRepository } from '../../src/features/files/files.repository.js'
 import { provisioningJob } from '../../src/features/images/provisioning.js'
-import { newId } from '../../src/shared/ids.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { newId } from '../../src/shared/ids.js'
 import { ISO_UTC } from '../expect.js'
-import { newUser, newWorkspace } from '../factories.js'
-import { corpusFile, type FileBody, fileRows, uploadMultipart, uploadRaw } from '../files-factory.js'
+import { type FileBody, fileRows, newUser, newWorkspace, uploadMultipart, uploadRaw } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import {
+  faxTiff,
+  paletteGif,
+  SVG,
+  SVG_WITH_PROLOG,
+  sampleAvif,
+  sampleBmp,
+  samplePng,
+  sampleTiff,
+  sampleWebp,
+  smallJpeg,
+} from '../support/images.js'
 
 let t: TestEnv
 before(async () => {
@@ -21,7 +32,7 @@ const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).di
 test('a raw upload answers 201 with the file object; the type comes from the bytes, not the client', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const png = corpusFile('pngsuite/basn2c08.png')
+  const png = await samplePng('rgb')
   const started = Date.now()
   const res = await uploadRaw(t, u.token, ws.id, png, { contentType: 'text/plain', name: 'x.txt' })
   assert.equal(res.statusCode, 201, res.body)
@@ -51,7 +62,7 @@ test('a raw upload answers 201 with the file object; the type comes from the byt
 test('a multipart upload stores the `file` part byte for byte, named by its filename', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const jpeg = corpusFile('sharp-fixtures/320x240.jpg')
+  const jpeg = await smallJpeg()
   const res = await uploadMultipart(t, u.token, ws.id, [
     { name: 'note', data: 'a field before the file is ignored' },
     { name: 'file', filename: 'holiday.gif', contentType: 'image/gif', data: jpeg },
@@ -77,13 +88,13 @@ test('text markup, SVG, unknown bytes and empty files are stored with their snif
     { data: '<!DOCTYPE html><title>x</title>', name: 'a.png', contentType: 'image/png', mime: 'text/html' },
     { data: '  <html><body>hi', name: 'b.jpg', contentType: 'image/jpeg', mime: 'text/html' },
     {
-      data: corpusFile('sharp-fixtures/circle.svg'),
+      data: SVG,
       name: 'c.svg',
       contentType: 'image/png',
       mime: 'image/svg+xml',
     },
     {
-      data: corpusFile('sharp-fixtures/struct-image-04-t.svg'),
+      data: SVG_WITH_PROLOG,
       name: 'prolog.svg',
       contentType: 'application/octet-stream',
       mime: 'image/svg+xml',
@@ -102,7 +113,7 @@ test('text markup, SVG, unknown bytes and empty files are stored with their snif
     },
     { data: '', name: 'empty.jpg', contentType: 'image/jpeg', mime: 'application/octet-stream' },
     {
-      data: corpusFile('debian-samples/sdl2_image/palette.bmp'),
+      data: await sampleBmp(),
       name: 'p.bmp',
       contentType: 'image/bmp',
       mime: 'image/bmp',
@@ -120,23 +131,23 @@ test('text markup, SVG, unknown bytes and empty files are stored with their snif
   assert.equal(empty?.sha256, sha256(''))
 })
 
-test('the raster types of the corpus are provisioned; every upload is its own file', async () => {
+test('the raster types are provisioned; every upload is its own file', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const samples = {
-    'debian-samples/sdl2_image/palette.gif': 'image/gif',
-    'debian-samples/sdl2_image/sample.webp': 'image/webp',
-    'debian-samples/sdl2_image/sample.avif': 'image/avif',
-    'debian-samples/sdl2_image/sample.tif': 'image/tiff',
-    'sharp-fixtures/G31D.TIF': 'image/tiff',
-  }
-  for (const [path, mime] of Object.entries(samples)) {
-    const res = await uploadRaw(t, u.token, ws.id, corpusFile(path))
+  const samples: [string, Buffer, string][] = [
+    ['palette GIF', await paletteGif(), 'image/gif'],
+    ['WebP', await sampleWebp(), 'image/webp'],
+    ['AVIF', await sampleAvif(), 'image/avif'],
+    ['RGB TIFF', await sampleTiff(), 'image/tiff'],
+    ['1-bit fax TIFF', await faxTiff(), 'image/tiff'],
+  ]
+  for (const [name, bytes, mime] of samples) {
+    const res = await uploadRaw(t, u.token, ws.id, bytes)
     assert.equal(res.statusCode, 201, res.body)
-    assert.equal(res.json().mime, mime, path)
-    assert.equal(res.json().image.status, 'pending', path)
+    assert.equal(res.json().mime, mime, name)
+    assert.equal(res.json().image.status, 'pending', name)
   }
-  const gif = corpusFile('debian-samples/sdl2_image/palette.gif')
+  const gif = await paletteGif()
   const again = (await uploadRaw(t, u.token, ws.id, gif)).json() as FileBody
   const rows = await fileRows(t, ws.id)
   assert.equal(rows.filter((r) => r.sha256 === again.sha256).length, 2, 'no de-duplication')
@@ -177,7 +188,7 @@ test('the file name: ?name= first, then the multipart filename, else the file id
 test('download: bytes, validators, ranges, conditional requests and HEAD', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const png = corpusFile('pngsuite/basn0g08.png')
+  const png = await samplePng('grey')
   const file = (await uploadRaw(t, u.token, ws.id, png, { name: 'grey.png' })).json() as FileBody
   const url = `/api/files/${file.id}/content`
   const etag = `"${file.sha256}"`

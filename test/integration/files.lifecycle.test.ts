@@ -3,10 +3,19 @@ import { Readable } from 'node:stream'
 import { after, before, test } from 'node:test'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { AppError } from '../../src/shared/errors.js'
-import { client, newUser, newWorkspace } from '../factories.js'
-import { blobFiles, corpusFile, type FileBody, fileRows, runJobs, uploadRaw } from '../files-factory.js'
+import {
+  blobFiles,
+  client,
+  type FileBody,
+  fileRows,
+  newImage,
+  newUser,
+  newWorkspace,
+  runJobs,
+  uploadRaw,
+} from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { newImage } from '../images-factory.js'
+import { samplePng, smallJpeg } from '../support/images.js'
 
 let t: TestEnv
 before(async () => {
@@ -20,7 +29,7 @@ test('lists: newest first, workspace and mime filters, exact totals, paging both
   const ws = await newWorkspace(u)
   const ws2 = await newWorkspace(u)
   const foreign = await newWorkspace(other)
-  const png = corpusFile('pngsuite/basn0g01.png')
+  const png = await samplePng('bilevel')
   const ids: string[] = []
   for (let i = 0; i < 5; i++) {
     const data = i % 2 === 0 ? png : `text ${i}`
@@ -91,7 +100,7 @@ test('lists: newest first, workspace and mime filters, exact totals, paging both
 test('delete removes the row, the image and, through the queued job, the bytes', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const jpeg = corpusFile('sharp-fixtures/320x240.jpg')
+  const jpeg = await smallJpeg()
   const file = (await uploadRaw(t, u.token, ws.id, jpeg)).json() as FileBody
   const image = await newImage(t, ws.id, { fileId: file.id })
   const key = `${ws.id}/${file.id}`
@@ -129,7 +138,7 @@ test("deleting a workspace purges its files, images and bytes, and nobody else's
   const u = await newUser(t)
   const ws = await newWorkspace(u)
   const keep = await newWorkspace(u)
-  const png = corpusFile('pngsuite/basn0g01.png')
+  const png = await samplePng('bilevel')
   const a = (await uploadRaw(t, u.token, ws.id, png)).json() as FileBody
   await uploadRaw(t, u.token, ws.id, 'plain text')
   const image = await newImage(t, ws.id, { fileId: a.id })
@@ -157,11 +166,12 @@ test("deleting a workspace purges its files, images and bytes, and nobody else's
 test('an upload whose workspace is deleted while its bytes stream in keeps nothing', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
+  const png = await samplePng('bilevel')
   const ctx = { principal: { userId: u.id, role: 'member' as const, tokenId: 'tok_test' }, requestId: 'race' }
   // The body opens after the access check: delete the workspace right there, as a concurrent request would.
   const upload = t.c.files.upload(ctx, { workspaceId: ws.id }, async () => {
     await t.c.workspaces.delete(ctx, ws.id)
-    return { stream: Readable.from([corpusFile('pngsuite/basn0g01.png')]) }
+    return { stream: Readable.from([png]) }
   })
   await assert.rejects(upload, (err: unknown) => err instanceof AppError && err.code === 'not_found')
   assert.equal((await fileRows(t, ws.id)).length, 0)

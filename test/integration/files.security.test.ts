@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { addMember, newUser, newWorkspace } from '../factories.js'
 import {
+  addMember,
   blobFiles,
-  corpusFile,
   type FileBody,
   fileRows,
+  newUser,
+  newWorkspace,
   uploadMultipart,
   uploadRaw,
-} from '../files-factory.js'
+} from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import { samplePng } from '../support/images.js'
 
 let t: TestEnv
 before(async () => {
@@ -89,9 +91,7 @@ test('HTML and SVG download as attachments that a browser will not sniff or run;
       name: 'logo.svg',
     })
   ).json() as FileBody
-  const png = (
-    await uploadRaw(t, u.token, ws.id, corpusFile('pngsuite/basn0g01.png'), { name: 'p.png' })
-  ).json()
+  const png = (await uploadRaw(t, u.token, ws.id, await samplePng('bilevel'), { name: 'p.png' })).json()
 
   for (const [file, mime] of [
     [html, 'text/html'],
@@ -114,7 +114,7 @@ test('HTML and SVG download as attachments that a browser will not sniff or run;
 test('a PNG sent as text/plain named x.txt is an image; an image/png Content-Type does not make text one', async () => {
   const u = await newUser(t)
   const ws = await newWorkspace(u)
-  const png = corpusFile('pngsuite/basn6a08.png')
+  const png = await samplePng('rgba')
   const asText = await uploadMultipart(t, u.token, ws.id, [
     { name: 'file', filename: 'x.txt', contentType: 'text/plain', data: png },
   ])

@@ -6,8 +6,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, test } from 'node:test'
-import { newUser, newWorkspace } from '../factories.js'
-import { blobFiles, fileRows, tmpFiles } from '../files-factory.js'
+import { blobFiles, fileRows, newUser, newWorkspace, tmpFiles } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
 
 /**

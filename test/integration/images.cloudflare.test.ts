@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import { sweep } from '../../src/features/images/sweep.js'
 import { CloudflareImageProvider } from '../../src/platform/image-provider/cloudflare-image-provider.js'
@@ -13,10 +11,10 @@ import { newId } from '../../src/shared/ids.js'
 import { createLogger } from '../../src/shared/logger.js'
 import { seedBlob } from '../contract/image-provider.contract.js'
 import { CloudflareDouble } from '../doubles/cloudflare-double.js'
-import { newUser, newWorkspace } from '../factories.js'
+import { newFile, newUser, newWorkspace, settled, upload } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { newFile } from '../images-factory.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
+import { landscape, smallJpeg } from '../support/images.js'
+import { until } from '../support/until.js'
 
 /** IMAGE_PROVIDER=cloudflare end to end: the API, the worker and the sweep, against the local double. */
 describe('IMAGE_PROVIDER=cloudflare', () => {
@@ -38,17 +36,9 @@ describe('IMAGE_PROVIDER=cloudflare', () => {
     await cf.close()
   })
 
-  const waitFor = async (check: () => boolean, what: string) => {
-    const deadline = Date.now() + 10_000
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await sleep(20)
-    }
-  }
-
   it('provisions an upload to Cloudflare and serves its imagedelivery.net URL', async () => {
     assert.ok(t.c.provider instanceof CloudflareImageProvider)
-    const bytes = readFileSync(path.join(CORPUS, 'sharp-fixtures/Landscape_6.jpg'))
+    const bytes = await landscape(6)
     const file = await upload(owner.api, ws.id, bytes, 'landscape.jpg')
     const [row] = await settled(t, [file.id])
     assert.equal(row!.image_status, 'ready', row!.image_error ?? '')
@@ -62,13 +52,13 @@ describe('IMAGE_PROVIDER=cloudflare', () => {
   })
 
   it('removes the Cloudflare copy when the image is deleted', async () => {
-    const bytes = readFileSync(path.join(CORPUS, 'sharp-fixtures/320x240.jpg'))
+    const bytes = await smallJpeg()
     const file = await upload(owner.api, ws.id, bytes, 'small.jpg')
     const [row] = await settled(t, [file.id])
     const image = (await owner.api.get(`/api/images/${row!.image_id}`)).json() as { cfImageId: string }
     assert.ok(cf.images.has(image.cfImageId))
     assert.equal((await owner.api.del(`/api/images/${row!.image_id}`)).statusCode, 200)
-    await waitFor(() => !cf.images.has(image.cfImageId), 'the provider delete')
+    await until(async () => !cf.images.has(image.cfImageId), { what: 'the provider delete' })
   })
 
   it('fails a file over Cloudflare limits with a clear reason, without calling Cloudflare', async () => {

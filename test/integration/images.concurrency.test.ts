@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { json, newUser, newWorkspace } from '../factories.js'
+import { countersVsRows, json, newFile, newImage, newUser, newWorkspace, removeImage } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { countersVsRows, newFile, newImage, removeImage } from '../images-factory.js'
 
 let t: TestEnv
 before(async () => {

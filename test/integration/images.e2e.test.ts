@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
-import { json, newUser, newWorkspace } from '../factories.js'
-import { runJobs } from '../files-factory.js'
+import { type ImageBody, json, newUser, newWorkspace, runJobs, settled, upload } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { CORPUS, settled, upload } from '../support/provisioning.js'
+import * as images from '../support/images.js'
 
 let t: TestEnv
 before(async () => {
@@ -14,26 +11,14 @@ before(async () => {
 })
 after(() => t.close())
 
-interface ImageBody {
-  id: string
-  fileId: string
-  workspaceId: string
-  cfImageId: string
-  width: number
-  height: number
-  size: number
-  exif: Record<string, unknown>
-  url: string
-  createdAt: string
-}
-
 const cdn = (url: string) => t.app.inject({ method: 'GET', url: new URL(url).pathname })
 
 test('upload, provision, read, delete and provision again, end to end', async () => {
   const owner = await newUser(t)
   const ws = await newWorkspace(owner)
-  const gpsBytes = readFileSync(path.join(CORPUS, 'exiftool/GPS.jpg'))
-  const portraitBytes = readFileSync(path.join(CORPUS, 'sharp-fixtures/Portrait_6.jpg'))
+  // A 120x80 photo with camera and GPS tags; a portrait stored 600x450 with orientation 6.
+  const gpsBytes = await images.gpsJpeg()
+  const portraitBytes = await images.portrait(6)
   const gps = await upload(owner.api, ws.id, gpsBytes, 'GPS.jpg')
   const portrait = await upload(owner.api, ws.id, portraitBytes, 'Portrait_6.jpg')
   assert.equal(gps.image.status, 'pending')

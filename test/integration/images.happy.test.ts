@@ -4,9 +4,8 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createContainer } from '../../src/container.js'
 import { createLogger } from '../../src/shared/logger.js'
-import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
+import { addMember, client, json, newFile, newImage, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { newFile, newImage } from '../images-factory.js'
 
 let t: TestEnv
 before(async () => {

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { addMember, type Client, client, json, newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
-import { newImage, removeImage } from '../images-factory.js'
 import { ImagesRepository } from '../../src/features/images/images.repository.js'
+import {
+  addMember,
+  type Client,
+  client,
+  json,
+  newImage,
+  newUser,
+  newWorkspace,
+  removeImage,
+} from '../factories.js'
+import { createTestEnv, type TestEnv } from '../harness.js'
 
 let t: TestEnv
 before(async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { addMember, client, json, newUser, newWorkspace } from '../factories.js'
+import { addMember, client, json, newFile, newImage, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { newFile, newImage } from '../images-factory.js'
 
 let t: TestEnv
 before(async () => {

@@ -3,12 +3,11 @@ import { after, before, test } from 'node:test'
 import sharp from 'sharp'
 import type { NewImage } from '../../src/features/images/images.repository.js'
 import { ProvisionWrites } from '../../src/features/images/provision-writes.js'
-import { type ClaimedJob, type JobRun, JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { type ClaimedJob, JobKinds, type JobRun } from '../../src/platform/jobs/job-queue.js'
 import { Worker } from '../../src/platform/jobs/worker.js'
 import { createLogger } from '../../src/shared/logger.js'
-import type { Client } from '../factories.js'
+import { type Client, createWorkerEnv, settled, upload, type WorkerEnv } from '../factories.js'
 import type { TestEnv } from '../harness.js'
-import { createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
 
 let t: TestEnv
 let api: Client

@@ -6,9 +6,8 @@ import { after, before, it } from 'node:test'
 import sharp from 'sharp'
 import { Worker } from '../../src/platform/jobs/worker.js'
 import { CloudflareDouble } from '../doubles/cloudflare-double.js'
-import { newUser, newWorkspace } from '../factories.js'
+import { newUser, newWorkspace, settled, upload } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { settled, upload } from '../support/provisioning.js'
 
 /**
  * A worker process killed after Cloudflare stored the upload but before the

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import sharp from 'sharp'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
-import { type Client, json } from '../factories.js'
+import { type Client, createWorkerEnv, json, settled, upload, type WorkerEnv } from '../factories.js'
 import type { TestEnv } from '../harness.js'
-import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
-
-const fixture = (name: string) => readFileSync(path.join(CORPUS, 'sharp-fixtures', name))
+import { landscape, oversizedJpeg, photo20mp, portrait, SVG, truncatedJpeg } from '../support/images.js'
 
 describe('provisioning with a running worker', () => {
   let t: TestEnv
@@ -25,10 +21,7 @@ describe('provisioning with a running worker', () => {
 
   test('a 20-megapixel JPEG is listed in GET /api/images within 2 s of the upload answer', async () => {
     // A photograph scaled to 20 MP (5472x3648, a common camera size), as a camera would write it.
-    const bytes = await sharp(fixture('2569067123_aca715a2ee_o.jpg'))
-      .resize(5472, 3648, { fit: 'fill' })
-      .jpeg({ quality: 92 })
-      .toBuffer()
+    const bytes = await photo20mp()
     const file = await upload(api, ws, bytes, '20mp.jpg')
     const answered = Date.now()
     assert.equal(file.image.status, 'pending')
@@ -50,7 +43,7 @@ describe('provisioning with a running worker', () => {
   })
 
   test('a truncated JPEG ends failed within 5 s with a readable reason, once, and stays a file', async () => {
-    const bytes = fixture('truncated.jpg')
+    const bytes = await truncatedJpeg()
     const file = await upload(api, ws, bytes, 'truncated.jpg')
     const answered = Date.now()
     const [row] = await settled(t, [file.id], 5_000)
@@ -80,14 +73,15 @@ describe('provisioning with a running worker', () => {
   })
 
   test('a file over the pixel limit fails with its size in the reason', async () => {
-    const file = await upload(api, ws, fixture('giant-image.jpg'), 'giant.jpg')
+    // A few hundred bytes whose header claims 20000x14000.
+    const file = await upload(api, ws, await oversizedJpeg(), 'giant.jpg')
     const [row] = await settled(t, [file.id], 5_000)
     assert.equal(row!.image_status, 'failed')
     assert.match(row!.image_error ?? '', /20000x14000.*over the limit of 100000000 pixels/)
   })
 
   test('an orientation-6 photo reports upright dimensions and its EXIF', async () => {
-    const file = await upload(api, ws, fixture('Portrait_6.jpg'), 'Portrait_6.jpg')
+    const file = await upload(api, ws, await portrait(6), 'Portrait_6.jpg')
     await settled(t, [file.id])
     const image = json<{ width: number; height: number; exif: Record<string, unknown> }>(
       await api.get(`/api/images/by-file/${file.id}`),
@@ -98,7 +92,7 @@ describe('provisioning with a running worker', () => {
   })
 
   test('an SVG and a text file are stored, never provisioned', async () => {
-    const svg = await upload(api, ws, fixture('check.svg'), 'check.svg')
+    const svg = await upload(api, ws, Buffer.from(SVG), 'check.svg')
     const text = await upload(api, ws, Buffer.from('hello'), 'hello.txt')
     assert.equal(svg.image.status, 'none')
     assert.equal(text.image.status, 'none')
@@ -120,7 +114,7 @@ describe('provisioning is idempotent', () => {
   after(() => env.close())
 
   test('a job run twice at once and once more leaves exactly one image', async () => {
-    const file = await upload(api, ws, fixture('Landscape_1.jpg'), 'l1.jpg')
+    const file = await upload(api, ws, await landscape(1), 'l1.jpg')
     const [job] = await t.c.queue.claim('test', 1, 60_000)
     assert.ok(job)
     const handler = t.c.jobHandlers.get(JobKinds.provision)!
@@ -142,7 +136,7 @@ describe('provisioning is idempotent', () => {
   })
 
   test('a file deleted before its job runs gets no image, and no provider copy stays', async () => {
-    const file = await upload(api, ws, fixture('Landscape_2.jpg'), 'l2.jpg')
+    const file = await upload(api, ws, await landscape(2), 'l2.jpg')
     assert.equal((await api.del(`/api/files/${file.id}`)).statusCode, 200)
     const jobs = await t.c.queue.claim('test', 10, 60_000)
     const job = jobs.find((j) => j.kind === JobKinds.provision)
@@ -157,7 +151,7 @@ describe('provisioning is idempotent', () => {
   })
 
   test('a file deleted with its bytes before its job runs: the job ends quietly, failing nothing', async () => {
-    const file = await upload(api, ws, fixture('Landscape_3.jpg'), 'l3.jpg')
+    const file = await upload(api, ws, await landscape(3), 'l3.jpg')
     const [job] = await t.c.queue.claim('test', 1, 60_000)
     assert.ok(job)
     assert.equal((await api.del(`/api/files/${file.id}`)).statusCode, 200)
@@ -170,7 +164,7 @@ describe('provisioning is idempotent', () => {
   })
 
   test('a job queued with the file id alone (before jobs carried the file) still provisions it', async () => {
-    const file = await upload(api, ws, fixture('Landscape_4.jpg'), 'l4.jpg')
+    const file = await upload(api, ws, await landscape(4), 'l4.jpg')
     const [job] = await t.c.queue.claim('test', 1, 60_000)
     assert.ok(job)
     assert.deepEqual(Object.keys(job.payload).sort(), ['blobKey', 'fileId', 'mime', 'size', 'workspaceId'])

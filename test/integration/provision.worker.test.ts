@@ -5,6 +5,7 @@ import type { JobHandler } from '../../src/platform/jobs/job-queue.js'
 import { PermanentJobError } from '../../src/platform/jobs/job-queue.js'
 import { type JobFailureHook, Worker } from '../../src/platform/jobs/worker.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
+import { until } from '../support/until.js'
 
 let t: TestEnv
 before(async () => {
@@ -14,16 +15,6 @@ after(() => t.close())
 
 async function jobRow(id: string) {
   return t.c.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
-}
-
-async function until<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(10)
-  }
 }
 
 function workerWith(

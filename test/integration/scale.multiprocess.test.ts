@@ -5,9 +5,9 @@ import { sql } from 'kysely'
 import sharp from 'sharp'
 import { loadConfig } from '../../src/config.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { settled } from '../factories.js'
 import { createTestEnv, DB_KIND, type TestEnv } from '../harness.js'
 import { apiCall, childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
-import { settled } from '../support/provisioning.js'
 
 /**
  * Scale-out, end to end: several API and worker processes on one database,

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, test } from 'node:test'
-import type { Client } from '../factories.js'
+import { type Client, createWorkerEnv, settled, upload, type WorkerEnv } from '../factories.js'
 import type { TestEnv } from '../harness.js'
-import { CORPUS, createWorkerEnv, settled, upload, type WorkerEnv } from '../support/provisioning.js'
+import { CORPUS } from './corpus.js'
 
 /** One line of a folder's survey.jsonl (see ../shared/corpus/README.md). */
 interface Survey {
