@@ -41,6 +41,22 @@ test(`the S3 server of this run is ${s3.kind}`, (t) => {
   if (process.env.CI === 'true') assert.equal(s3.kind, 'radosgw', 'CI proves the adapter on the real server')
 })
 
+test('the helper runs the real server when installed, the fake only when told or outside CI, and says why', () => {
+  const installed = process.env.PATH ?? ''
+  const missing = '/nonexistent'
+  if (s3.kind === 'radosgw') {
+    assert.equal(chosenS3Server({ PATH: installed }).kind, 'radosgw')
+    assert.equal(chosenS3Server({ PATH: installed, CI: 'true' }).kind, 'radosgw')
+  }
+  assert.equal(chosenS3Server({ PATH: installed, PICTURA_TEST_S3: 'fake' }).kind, 'fauxqs')
+  const fallback = chosenS3Server({ PATH: missing })
+  assert.equal(fallback.kind, 'fauxqs')
+  assert.match(fallback.why, /apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw/)
+  assert.throws(() => chosenS3Server({ PATH: missing, CI: 'true' }), /required \(CI\); missing .*radosgw/)
+  assert.throws(() => chosenS3Server({ PATH: missing, PICTURA_TEST_S3: 'real' }), /PICTURA_TEST_S3=real/)
+  assert.throws(() => chosenS3Server({ PATH: installed, PICTURA_TEST_S3: 'minio' }), /use real or fake/)
+})
+
 blobStoreContract('s3', async () => ({
   store: new S3BlobStore(client, bucket, { prefix: `contract-${token()}` }),
   close: async () => {},
