@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { prepared } from '../../src/platform/db/prepared.js'
 import { newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { prepared } from '../../src/platform/db/prepared.js'
 
 /**
  * prepared() compiles a query once per shape of its arguments and binds each
