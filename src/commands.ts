@@ -22,7 +22,11 @@ export async function serve(config: Config, role: ProcessRole | null = null) {
   // Only before any process of this deployment serves: afterwards a temp file may be an upload in flight.
   const startup = role?.startup ?? true
   if (startup) {
-    const leftovers = await c.blobs.cleanup()
+    // Housekeeping: an object store that is down at start must not keep the API (lists, reads) from serving.
+    const leftovers = await c.blobs.cleanup().catch((err: unknown) => {
+      log.warn({ err }, 'leftovers of interrupted uploads not cleaned up (the next start tries again)')
+      return 0
+    })
     if (leftovers > 0) log.info({ leftovers }, 'removed temp files of interrupted uploads')
   }
   const boot = startup ? await bootstrapAdmin(c, config.bootstrapAdminToken) : { created: false as const }

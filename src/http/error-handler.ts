@@ -60,6 +60,9 @@ export function errorHandler(log: Logger) {
     const appError = toAppError(err)
     if (!appError || appError.code === 'internal')
       log.error({ err, reqId: request.id }, appError ? 'internal error' : 'unhandled error')
+    // A dependency's failure is the operator's to see (the client only learns to come back later).
+    else if (appError.status >= 503)
+      log.warn({ err: appError.cause ?? appError, reqId: request.id, code: appError.code }, appError.message)
     return sendError(reply, appError ?? new AppError('internal', 'Internal server error'))
   }
 }
@@ -67,6 +70,7 @@ export function errorHandler(log: Logger) {
 export function sendError(reply: FastifyReply, error: AppError) {
   if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer')
   if (error.code === 'rate_limited') reply.header('Retry-After', String(error.details?.retryAfter ?? 60))
+  if (error.code === 'unavailable') reply.header('Retry-After', String(error.details?.retryAfter ?? 5))
   const details =
     error.details && Object.values(error.details).some((v) => v !== undefined) ? error.details : undefined
   return reply

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'internal'
+  | 'unavailable'
+  | 'insufficient_storage'
 
 export const statusOf: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
@@ -22,6 +24,8 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  unavailable: 503,
+  insufficient_storage: 507,
 }
 
 export class AppError extends Error {
@@ -55,4 +59,16 @@ export const errors = {
   unsupportedMedia: (message: string) => new AppError('unsupported_media_type', message),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('rate_limited', 'Too many requests', { retryAfter: retryAfterSeconds }),
+  /** A dependency (the object store) is unreachable, too slow or refusing: try again later (`Retry-After`). */
+  unavailable: (message: string, cause?: unknown, retryAfterSeconds = 5) =>
+    withCause(new AppError('unavailable', message, { retryAfter: retryAfterSeconds }), cause),
+  /** The disk or the object store is full (or over its quota). */
+  insufficientStorage: (message: string, cause?: unknown) =>
+    withCause(new AppError('insufficient_storage', message), cause),
+}
+
+/** The underlying failure, for the log only: an answer never shows it. */
+function withCause(error: AppError, cause: unknown): AppError {
+  if (cause !== undefined) error.cause = cause
+  return error
 }

@@ -13,7 +13,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { S3BlobStore } from '../../src/platform/blob-store/s3-blob-store.js'
+import { createS3Client, S3BlobStore } from '../../src/platform/blob-store/s3-blob-store.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { AppError } from '../../src/shared/errors.js'
 import { blobStoreContract } from '../contract/blob-store.contract.js'
@@ -21,7 +21,8 @@ import { expectError } from '../expect.js'
 import { blobFiles, type FileBody, newUser, newWorkspace, runJobs, uploadRaw } from '../factories.js'
 import { createTestEnv } from '../harness.js'
 import { samplePng } from '../support/images.js'
-import { startS3Server, uniqueBucket } from '../support/s3-server.js'
+import { apiCall, childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
+import { chosenS3Server, type RealS3Controls, startS3Server, uniqueBucket } from '../support/s3-server.js'
 import { until } from '../support/until.js'
 
 const MiB = 1024 * 1024
@@ -31,6 +32,30 @@ const client = await s3.clientFor(bucket)
 after(async () => {
   client.destroy()
   await s3.stop()
+})
+/** Tests of what only a real server does (signatures, quotas, gateways that die): they run on radosgw, as CI does. */
+const realOnly = { skip: s3.real ? false : 'needs the real S3 server (radosgw); this run has the fake' }
+
+test(`the S3 server of this run is ${s3.kind}`, (t) => {
+  t.diagnostic(`${s3.kind} at ${s3.endpoint}${s3.real ? `, up in ${s3.real.startMs} ms` : ''}`)
+  assert.equal(s3.kind, chosenS3Server().kind)
+  if (process.env.CI === 'true') assert.equal(s3.kind, 'radosgw', 'CI proves the adapter on the real server')
+})
+
+test('the helper runs the real server when installed, the fake only when told or outside CI, and says why', () => {
+  const installed = process.env.PATH ?? ''
+  const missing = '/nonexistent'
+  if (s3.kind === 'radosgw') {
+    assert.equal(chosenS3Server({ PATH: installed }).kind, 'radosgw')
+    assert.equal(chosenS3Server({ PATH: installed, CI: 'true' }).kind, 'radosgw')
+  }
+  assert.equal(chosenS3Server({ PATH: installed, PICTURA_TEST_S3: 'fake' }).kind, 'fauxqs')
+  const fallback = chosenS3Server({ PATH: missing })
+  assert.equal(fallback.kind, 'fauxqs')
+  assert.match(fallback.why, /apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw/)
+  assert.throws(() => chosenS3Server({ PATH: missing, CI: 'true' }), /required \(CI\); missing .*radosgw/)
+  assert.throws(() => chosenS3Server({ PATH: missing, PICTURA_TEST_S3: 'real' }), /PICTURA_TEST_S3=real/)
+  assert.throws(() => chosenS3Server({ PATH: installed, PICTURA_TEST_S3: 'minio' }), /use real or fake/)
 })
 
 blobStoreContract('s3', async () => ({
@@ -52,6 +77,8 @@ const pendingUploads = async (prefix: string) =>
   (
     (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []
   ).map((u) => u.Key)
+const pendingUploadsIn = async (c: S3Client, b: string) =>
+  ((await c.send(new ListMultipartUploadsCommand({ Bucket: b }))).Uploads ?? []).map((u) => u.Key)
 
 test('a 128 MiB stream goes through put() in bounded memory and reads back byte for byte', {
   timeout: 120_000,
@@ -233,6 +260,228 @@ test('with BLOB_STORE=s3 an uploaded file downloads back whole and in ranges, an
   } finally {
     await t.close()
     apiClient.destroy()
+  }
+})
+
+test('DeleteObjects carries Content-MD5, which S3 requires (Swift s3api refuses the request without it)', async () => {
+  const spied = createS3Client(s3.connection(bucket))
+  const sent: { headers: Record<string, string>; body: unknown }[] = []
+  spied.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DeleteObjectsCommand') {
+        sent.push(args.request as { headers: Record<string, string>; body: unknown })
+      }
+      return next(args)
+    },
+    { step: 'finalizeRequest', name: 'spy' },
+  )
+  const prefix = `t-${token()}/`
+  const store = new S3BlobStore(spied, bucket, { prefix })
+  await store.put('ws_a/fil_1', Readable.from([Buffer.from('one')]), { maxBytes: 10 })
+  await store.put('ws_a/fil_2', Readable.from([Buffer.from('two')]), { maxBytes: 10 })
+  await store.deletePrefix('ws_a/')
+  assert.deepEqual(await objectKeys(prefix), [])
+  assert.equal(sent.length, 1)
+  const request = sent[0]!
+  assert.equal(typeof request.body, 'string')
+  assert.equal(
+    request.headers['content-md5'],
+    createHash('md5')
+      .update(request.body as string)
+      .digest('base64'),
+  )
+  spied.destroy()
+})
+
+test(
+  'the server checks SigV4 signatures: with a wrong secret every operation fails as unavailable, never as a bug',
+  realOnly,
+  async () => {
+    const { prefix, store: good } = freshStore()
+    await good.put('ws_a/fil_1', Readable.from([Buffer.from('kept')]), { maxBytes: 10 })
+    const wrong = createS3Client({ ...s3.connection(bucket), secretAccessKey: 'not-the-secret-key' })
+    const store = new S3BlobStore(wrong, bucket, { prefix })
+    const unavailable = (cause?: string) => (err: unknown) => {
+      assert.ok(err instanceof AppError, String(err))
+      assert.equal(err.code, 'unavailable')
+      assert.equal(err.status, 503)
+      if (cause) assert.equal((err.cause as Error).name, cause)
+      return true
+    }
+    await assert.rejects(
+      store.put('ws_a/fil_2', Readable.from([Buffer.from('x')]), { maxBytes: 10 }),
+      unavailable('SignatureDoesNotMatch'),
+    )
+    await assert.rejects(store.get('ws_a/fil_1'), unavailable('SignatureDoesNotMatch'))
+    await assert.rejects(store.stat('ws_a/fil_1'), unavailable())
+    await assert.rejects(store.delete('ws_a/fil_1'), unavailable('SignatureDoesNotMatch'))
+    await assert.rejects(store.deletePrefix('ws_a/'), unavailable('SignatureDoesNotMatch'))
+    await assert.rejects(store.cleanup(), unavailable('SignatureDoesNotMatch'))
+    assert.equal((await buffer(await good.get('ws_a/fil_1'))).toString(), 'kept', 'nothing was changed')
+    assert.equal(await good.stat('ws_a/fil_2'), null)
+    wrong.destroy()
+  },
+)
+
+test(
+  'a bucket over its quota refuses writes as insufficient_storage (507 through the API), keeps nothing of them, and takes writes again once room is made',
+  realOnly,
+  async () => {
+    const full = uniqueBucket()
+    const fullClient = await s3.clientFor(full)
+    await s3.real?.limitBucket(full, 512 * 1024)
+    const store = new S3BlobStore(fullClient, full)
+    const isFull = (err: unknown) => {
+      assert.ok(err instanceof AppError, String(err))
+      assert.equal(err.code, 'insufficient_storage')
+      assert.equal(err.status, 507)
+      assert.equal((err.cause as Error).name, 'QuotaExceeded')
+      return true
+    }
+    await store.put('ws_a/fil_1', generated(400 * 1024), { maxBytes: 100 * MiB })
+    // One PutObject, and an upload in parts: both refused, neither leaves an object or a pending upload.
+    await assert.rejects(store.put('ws_a/fil_2', generated(200 * 1024), { maxBytes: 100 * MiB }), isFull)
+    await assert.rejects(store.put('ws_a/fil_3', generated(20 * MiB), { maxBytes: 100 * MiB }), isFull)
+    assert.equal(await store.stat('ws_a/fil_2'), null)
+    assert.equal(await store.stat('ws_a/fil_3'), null)
+    assert.deepEqual(await pendingUploadsIn(fullClient, full), [])
+    assert.equal((await buffer(await store.get('ws_a/fil_1'))).length, 400 * 1024, 'reads still work')
+
+    const t = await createTestEnv(s3.env(full))
+    try {
+      const u = await newUser(t)
+      const ws = await newWorkspace(u)
+      const png = await samplePng('rgb')
+      const refused = await uploadRaw(t, u.token, ws.id, Buffer.concat([png, randomBytes(200 * 1024)]))
+      expectError(refused, 507, 'insufficient_storage')
+      const listed = await u.api.get(`/api/files?workspace_id=${ws.id}`)
+      assert.equal((listed.json() as { pageInfo: { total: number } }).pageInfo.total, 0, 'no file row either')
+
+      await store.delete('ws_a/fil_1')
+      const accepted = await uploadRaw(t, u.token, ws.id, Buffer.concat([png, randomBytes(200 * 1024)]))
+      assert.equal(accepted.statusCode, 201, accepted.body)
+    } finally {
+      await t.close()
+      fullClient.destroy()
+    }
+  },
+)
+
+test('a gateway that is gone: the API answers 503 with Retry-After for bytes, rows still answer, a blob delete waits to retry, and a serve started then still serves', {
+  ...realOnly,
+  timeout: 120_000,
+}, async () => {
+  const gateway = await (s3.real as RealS3Controls).gateway()
+  const b = uniqueBucket()
+  const bClient = await s3.clientFor(b)
+  const env = { ...s3.env(b), S3_ENDPOINT: gateway.endpoint }
+  const t = await createTestEnv(env)
+  let serve: PicturaProcess | null = null
+  try {
+    const u = await newUser(t)
+    const ws = await newWorkspace(u)
+    // Larger than RecentBlobs keeps, so every read goes to the store.
+    const bytes = randomBytes(400 * 1024)
+    const up = await uploadRaw(t, u.token, ws.id, bytes)
+    assert.equal(up.statusCode, 201, up.body)
+    const file = up.json() as FileBody
+    assert.ok((await u.api.get(`/api/files/${file.id}/content`)).rawPayload.equals(bytes))
+
+    process.kill(gateway.pid, 'SIGKILL')
+    await until(
+      async () =>
+        !(await fetch(gateway.endpoint).then(
+          () => true,
+          () => false,
+        )),
+    )
+
+    const row = await u.api.get(`/api/files/${file.id}`)
+    assert.equal(row.statusCode, 200, 'the database part of the API is unaffected')
+    const download = await u.api.get(`/api/files/${file.id}/content`)
+    expectError(download, 503, 'unavailable')
+    assert.equal(download.headers['retry-after'], '5')
+    const upload = await uploadRaw(t, u.token, ws.id, randomBytes(100 * 1024))
+    expectError(upload, 503, 'unavailable')
+    assert.equal(upload.headers['retry-after'], '5')
+    const listed = await u.api.get(`/api/files?workspace_id=${ws.id}`)
+    assert.equal(
+      (listed.json() as { pageInfo: { total: number } }).pageInfo.total,
+      1,
+      'the refused upload left no row',
+    )
+
+    // The file's delete answers at once; removing its bytes is a job, which fails for now and is retried, not dropped.
+    assert.equal((await u.api.del(`/api/files/${file.id}`)).statusCode, 200)
+    const job = await t.c.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('kind', '=', JobKinds.blobDelete)
+      .executeTakeFirstOrThrow()
+    const handler = t.c.jobHandlers.get(JobKinds.blobDelete)
+    assert.ok(handler)
+    await assert.rejects(
+      Promise.resolve().then(() =>
+        handler(JSON.parse(job.payload), {
+          id: job.id,
+          kind: job.kind,
+          payload: JSON.parse(job.payload),
+          attempts: 1,
+        }),
+      ),
+      (err: unknown) => err instanceof AppError && err.code === 'unavailable',
+    )
+
+    // A process that starts while its store is down serves all the same (its start-up clean-up waits for next time).
+    serve = await startPictura(
+      'serve',
+      childEnv({ ...t.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    )
+    const me = await apiCall(serve.base, t.adminToken, 'GET', '/api/me')
+    assert.equal(me.status, 200)
+    const viaServe = await apiCall(
+      serve.base,
+      t.adminToken,
+      'POST',
+      `/api/files?workspace_id=${ws.id}`,
+      randomBytes(1000),
+    )
+    assert.equal(viaServe.status, 503)
+    assert.equal((viaServe.body.error as { code: string }).code, 'unavailable')
+    assert.match(serve.output(), /not cleaned up/)
+  } finally {
+    await serve?.stop()
+    await t.close()
+    bClient.destroy()
+  }
+})
+
+test('a gateway that hangs (SIGSTOP) fails reads and writes as unavailable within the answer timeout, and serves again once it resumes', {
+  ...realOnly,
+  timeout: 120_000,
+}, async () => {
+  const gateway = await (s3.real as RealS3Controls).gateway()
+  const prefix = `t-${token()}/`
+  const hung = createS3Client({ ...s3.connection(bucket), endpoint: gateway.endpoint }, { answerMs: 1000 })
+  const store = new S3BlobStore(hung, bucket, { prefix })
+  try {
+    await store.put('ws_a/fil_1', Readable.from([Buffer.from('before')]), { maxBytes: 100 })
+    process.kill(gateway.pid, 'SIGSTOP')
+    const unavailable = (err: unknown) => err instanceof AppError && err.code === 'unavailable'
+    const started = Date.now()
+    await assert.rejects(store.get('ws_a/fil_1'), unavailable)
+    await assert.rejects(store.stat('ws_a/fil_1'), unavailable)
+    await assert.rejects(store.put('ws_a/fil_2', generated(10 * MiB), { maxBytes: 100 * MiB }), unavailable)
+    // Three operations of up to three attempts of 1 s each, and the SDK's back-off between them.
+    const took = Date.now() - started
+    assert.ok(took < 30_000, `the failures took ${took} ms`)
+    process.kill(gateway.pid, 'SIGCONT')
+    assert.equal((await buffer(await store.get('ws_a/fil_1'))).toString(), 'before')
+    await store.put('ws_a/fil_3', Readable.from([Buffer.from('after')]), { maxBytes: 100 })
+    assert.equal(await store.stat('ws_a/fil_2'), null, 'the interrupted put left no object')
+  } finally {
+    process.kill(gateway.pid, 'SIGKILL')
+    hung.destroy()
   }
 })
 

@@ -24,7 +24,7 @@ before(async () => {
   )
 })
 after(async () => {
-  if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
+  if (server?.proc.exitCode === null) server.proc.kill('SIGKILL')
   await t.close()
 })
 

@@ -19,14 +19,15 @@ describe('provisioning with a running worker', () => {
   })
   after(() => env.close())
 
-  test('a 20-megapixel JPEG is listed in GET /api/images within 2 s of the upload answer', async () => {
+  test('a 20-megapixel JPEG is listed in GET /api/images with its display size (time reported, not asserted)', async () => {
     // A photograph scaled to 20 MP (5472x3648, a common camera size), as a camera would write it.
     const bytes = await photo20mp()
     const file = await upload(api, ws, bytes, '20mp.jpg')
     const answered = Date.now()
     assert.equal(file.image.status, 'pending')
     let listed: { fileId: string; width: number; height: number; size: number } | undefined
-    while (!listed && Date.now() - answered < 5_000) {
+    // A ceiling for a stuck worker only: speed is the bench's business, never a timed assertion.
+    while (!listed && Date.now() - answered < 60_000) {
       const page = json<{ data: { fileId: string; width: number; height: number; size: number }[] }>(
         await api.get(`/api/images?workspace_id=${ws}`),
       )
@@ -38,15 +39,14 @@ describe('provisioning with a running worker', () => {
       `# 20 MP JPEG (${(bytes.length / 1e6).toFixed(1)} MB) listed ${elapsed} ms after the upload answer`,
     )
     assert.ok(listed, 'the image is listed')
-    assert.ok(elapsed < 2_000, `listed after ${elapsed} ms`)
     assert.deepEqual([listed.width, listed.height, listed.size], [5472, 3648, bytes.length])
   })
 
-  test('a truncated JPEG ends failed within 5 s with a readable reason, once, and stays a file', async () => {
+  test('a truncated JPEG ends failed with a readable reason, once, and stays a file', async () => {
     const bytes = await truncatedJpeg()
     const file = await upload(api, ws, bytes, 'truncated.jpg')
     const answered = Date.now()
-    const [row] = await settled(t, [file.id], 5_000)
+    const [row] = await settled(t, [file.id])
     console.log(`# truncated JPEG failed ${Date.now() - answered} ms after the upload answer`)
     assert.equal(row!.image_status, 'failed')
     assert.match(row!.image_error ?? '', /could not be decoded.*premature end/i)
@@ -75,7 +75,7 @@ describe('provisioning with a running worker', () => {
   test('a file over the pixel limit fails with its size in the reason', async () => {
     // A few hundred bytes whose header claims 20000x14000.
     const file = await upload(api, ws, await oversizedJpeg(), 'giant.jpg')
-    const [row] = await settled(t, [file.id], 5_000)
+    const [row] = await settled(t, [file.id])
     assert.equal(row!.image_status, 'failed')
     assert.match(row!.image_error ?? '', /20000x14000.*over the limit of 100000000 pixels/)
   })

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
 import { after, before, test } from 'node:test'
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { sql } from 'kysely'
 import sharp from 'sharp'
 import { loadConfig } from '../../src/config.js'
@@ -8,21 +11,28 @@ import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { settled } from '../factories.js'
 import { createTestEnv, DB_KIND, type TestEnv } from '../harness.js'
 import { apiCall, childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
+import { startS3Server, uniqueBucket } from '../support/s3-server.js'
 
 /**
  * Scale-out, end to end: several API and worker processes on one database,
  * uploads over real HTTP through every API process, then the totals, pages
  * and job table must look as if one process had done it all. PostgreSQL runs
- * the deployment shape (2 API nodes without workers, 3 dedicated workers);
- * SQLite, one writer at a time, runs 1 API node and 2 worker processes on the
- * same file. The API nodes run no worker: one woken by its own enqueues
- * claims every job before a polling worker looks, so nothing would compete.
+ * the deployment shape (2 API nodes without workers, 2 dedicated workers, the
+ * originals in S3: the real S3 server of the tests, see support/s3-server.ts),
+ * and every original must then download back byte for byte from either API
+ * node and stand whole in the bucket; SQLite, one writer at a time, runs 1 API
+ * node and 2 worker processes on the same file and data folder. The API nodes
+ * run no worker: one woken by its own enqueues claims every job before a
+ * polling worker looks, so nothing would compete.
  */
 
 const IMAGES = 500
 const IN_FLIGHT = 8
 const PAGE = 100
-const topology = DB_KIND === 'postgres' ? { apis: 2, workers: 3 } : { apis: 1, workers: 2 }
+const topology = DB_KIND === 'postgres' ? { apis: 2, workers: 2 } : { apis: 1, workers: 2 }
+const s3 = DB_KIND === 'postgres' ? await startS3Server() : null
+const bucket = uniqueBucket()
+let bucketClient: S3Client | null = null
 
 let t: TestEnv
 const started: PicturaProcess[] = []
@@ -34,8 +44,10 @@ let startupMs = 0
 before(async () => {
   t = await createTestEnv()
   await recordClaims()
+  bucketClient = s3 ? await s3.clientFor(bucket) : null
   const env = childEnv({
     ...t.env,
+    ...(s3 ? s3.env(bucket) : {}),
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
@@ -63,6 +75,8 @@ after(async () => {
   // Graceful stops, so a pg pool or SQLite handle is never cut mid-write before the schema is dropped.
   await Promise.all(started.map((p) => p.stop()))
   await t.close()
+  bucketClient?.destroy()
+  await s3?.stop()
 })
 
 /**
@@ -253,14 +267,66 @@ test(`${IMAGES} uploads through ${topology.apis} API process(es), provisioned by
     'with WORKER_IN_PROCESS=false only the worker processes claim',
   )
 
+  const imageRows = await t.c.db
+    .selectFrom('images')
+    .select(['provider', 'cf_image_id'])
+    .where('workspace_id', '=', wsId)
+    .execute()
+  assert.equal(new Set(imageRows.map((i) => i.cf_image_id)).size, IMAGES, 'one provider copy per image')
+
+  let downloadMs = 0
+  if (bucketClient) {
+    const downloadStart = Date.now()
+    await originalsDownloadWhole(fileIds, bucketClient)
+    downloadMs = Date.now() - downloadStart
+  }
+
   console.log(
-    `${DB_KIND}: ${topology.apis} api + ${topology.workers} worker processes started in ${startupMs} ms; ` +
+    `${DB_KIND}${s3 ? ` + ${s3.kind}` : ''}: ${topology.apis} api + ${topology.workers} worker processes started in ${startupMs} ms; ` +
       `${IMAGES} uploads in ${uploadMs} ms, all provisioned ${provisionedMs} ms after the first upload; ` +
-      `claims per worker ${JSON.stringify([...perWorker.values()].sort((a, b) => b - a))}`,
+      `claims per worker ${JSON.stringify([...perWorker.values()].sort((a, b) => b - a))}` +
+      (s3 ? `; every original read back from both API nodes and the bucket in ${downloadMs} ms` : ''),
   )
 
   for (const p of started) assert.equal(await p.stop(), 0, `graceful stop:\n${p.output().slice(-2000)}`)
 })
+
+/**
+ * Every original, from each API node (the node that took an upload may still
+ * hold its bytes in memory, the other reads them from the bucket) and straight
+ * from the bucket: the uploaded bytes, whole, under the file's key.
+ */
+async function originalsDownloadWhole(fileIds: string[], c: S3Client): Promise<void> {
+  const rows = await t.c.db.selectFrom('files').select(['id', 'blob_key', 'sha256']).execute()
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  let next = 0
+  const lane = async () => {
+    for (let i = next++; i < fileIds.length; i = next++) {
+      const expected = images[i] as Buffer
+      const row = byId.get(fileIds[i] as string)
+      assert.ok(row, `file ${i} has a row`)
+      assert.equal(row.sha256, createHash('sha256').update(expected).digest('hex'))
+      for (const api of apis) {
+        const res: Response = await fetch(`${api.base}/api/files/${row.id}/content`, {
+          headers: { authorization: `Bearer ${t.adminToken}` },
+        })
+        assert.equal(res.status, 200, `download of file ${i} from ${api.base}`)
+        assert.ok(Buffer.from(await res.arrayBuffer()).equals(expected), `file ${i} from ${api.base}`)
+      }
+      const object = await c.send(new GetObjectCommand({ Bucket: bucket, Key: row.blob_key }))
+      assert.ok((await buffer(object.Body as Readable)).equals(expected), `file ${i} in the bucket`)
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
+  let objects = 0
+  let token: string | undefined
+  do {
+    const page = await c.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }))
+    objects += page.KeyCount ?? 0
+    token = page.IsTruncated ? page.NextContinuationToken : undefined
+  } while (token)
+  assert.equal(objects, fileIds.length, 'one object per upload, nothing else in the bucket')
+}
 
 test('WORKER_IN_PROCESS: serve runs a worker unless told not to', () => {
   assert.equal(loadConfig({}).workerInProcess, true)

@@ -29,7 +29,8 @@ export function childEnv(env: Record<string, string>): Record<string, string> {
 export async function startPictura(
   command: 'serve' | 'worker',
   env: Record<string, string>,
-  timeoutMs = 60_000,
+  // A ceiling, not a target: each child compiles the app with tsx, which takes long on a loaded machine.
+  timeoutMs = 180_000,
 ): Promise<PicturaProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
     cwd: ROOT,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
@@ -34,16 +35,52 @@ export interface S3BlobStoreOptions {
   staleUploadMs?: number
 }
 
-export function createS3Client(c: S3Config): S3Client {
-  return new S3Client({
+export interface S3ClientTimeouts {
+  /** To open a connection (default 5 s). */
+  connectMs?: number
+  /**
+   * From sending a request until its answer starts, the request's body
+   * included (default 30 s; a part is at most a few MiB). A hung server
+   * accepts connections and never answers: without it, every request waits
+   * forever. A download's body streams at its reader's pace, without a limit.
+   */
+  answerMs?: number
+}
+
+export function createS3Client(c: S3Config, timeouts: S3ClientTimeouts = {}): S3Client {
+  const client = new S3Client({
     endpoint: c.endpoint,
     region: c.region,
     forcePathStyle: c.forcePathStyle,
     credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    // Many S3-compatible servers reject the SDK's default trailing CRC32 checksums; put() hashes the bytes itself.
+    // The SDK's default sends a streamed body as aws-chunked with a trailing CRC32, which radosgw (Ceph 16)
+    // refuses (411 MissingContentLength) as do other S3-compatible servers; put() hashes the bytes itself.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: {
+      connectionTimeout: timeouts.connectMs ?? 5_000,
+      requestTimeout: timeouts.answerMs ?? 30_000,
+      throwOnRequestTimeout: true,
+    },
   })
+  // S3 requires Content-MD5 on DeleteObjects, and so do OpenStack Swift's s3api and other servers ("Missing
+  // required header for this request: Content-MD5"); with checksums only where required the SDK sends a CRC32
+  // header instead. The body is a small XML document: it is hashed here.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown } | undefined
+      if (
+        context.commandName === 'DeleteObjectsCommand' &&
+        request?.headers &&
+        typeof request.body === 'string'
+      ) {
+        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64')
+      }
+      return next(args)
+    },
+    { step: 'build', name: 'picturaDeleteObjectsContentMd5' },
+  )
+  return client
 }
 
 /**
@@ -93,12 +130,18 @@ export class S3BlobStore implements BlobStore {
     if (uploadFailure !== null) meter.destroy()
     const feedFailure = await feeding
     if (meter.exceeded) throw errors.tooLarge(options.maxBytes)
-    if (uploadFailure !== null) throw uploadFailure
-    if (feedFailure !== null) {
+    // The source's own failure (a client that went away) also fails the upload, which reads it: it is the cause.
+    // When the store failed, the source only saw its reader go away (lib-storage stops iterating the meter, which
+    // destroys it with an AbortError, before done() rejects with the store's answer).
+    if (feedFailure !== null && (uploadFailure === null || !readerWentAway(feedFailure))) {
       // The source failed after its last byte was uploaded: the put still fails, so nothing may stay.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }))
+      if (uploadFailure === null)
+        await this.send(() =>
+          this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
+        )
       throw feedFailure
     }
+    if (uploadFailure !== null) throw storeFailure(uploadFailure)
     return { size: meter.count, sha256: meter.digest() }
   }
 
@@ -118,7 +161,7 @@ export class S3BlobStore implements BlobStore {
       if (errorName(err) === 'NoSuchKey') throw errors.notFound('blob')
       // A range wholly past the end reads nothing, as reading past the end of a file does.
       if (errorName(err) === 'InvalidRange') return Readable.from([])
-      throw err
+      throw storeFailure(err)
     }
   }
 
@@ -131,12 +174,14 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       // HEAD answers carry no body, so a missing key surfaces only as a bare 404.
       if (errorName(err) === 'NotFound' || httpStatus(err) === 404) return null
-      throw err
+      throw storeFailure(err)
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }))
+    await this.send(() =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) })),
+    )
   }
 
   async deletePrefix(prefix: string): Promise<void> {
@@ -144,24 +189,30 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined
     do {
       // A page holds at most 1000 keys, which is also DeleteObjects' batch limit.
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          ContinuationToken: token,
-          MaxKeys: 1000,
-        }),
+      const page = await this.send(() =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+            MaxKeys: 1000,
+          }),
+        ),
       )
       const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []))
       if (objects.length > 0) {
-        const out = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }),
+        const out = await this.send(() =>
+          this.client.send(
+            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }),
+          ),
         )
         const failed = out.Errors ?? []
         if (failed.length > 0) {
           const first = failed[0]
-          throw new Error(
-            `S3 could not delete ${failed.length} object(s) under ${prefix}: ${first?.Key} ${first?.Code} ${first?.Message}`,
+          throw storeFailure(
+            new Error(
+              `S3 could not delete ${failed.length} object(s) under ${prefix}: ${first?.Key} ${first?.Code} ${first?.Message}`,
+            ),
           )
         }
       }
@@ -175,13 +226,15 @@ export class S3BlobStore implements BlobStore {
     let keyMarker: string | undefined
     let uploadIdMarker: string | undefined
     for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: this.bucket,
-          Prefix: this.prefix || undefined,
-          KeyMarker: keyMarker,
-          UploadIdMarker: uploadIdMarker,
-        }),
+      const page = await this.send(() =>
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.prefix || undefined,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        ),
       )
       for (const u of page.Uploads ?? []) {
         if (!u.Key || !u.UploadId) continue
@@ -193,12 +246,21 @@ export class S3BlobStore implements BlobStore {
           removed++
         } catch (err) {
           // Another node's clean-up, or its writer finishing, got there first.
-          if (errorName(err) !== 'NoSuchUpload') throw err
+          if (errorName(err) !== 'NoSuchUpload') throw storeFailure(err)
         }
       }
       if (!page.IsTruncated) return removed
       keyMarker = page.NextKeyMarker
       uploadIdMarker = page.NextUploadIdMarker
+    }
+  }
+
+  /** One request to the store, whose failures answer as the store's (see storeFailure). */
+  private async send<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request()
+    } catch (err) {
+      throw storeFailure(err)
     }
   }
 
@@ -209,6 +271,29 @@ export class S3BlobStore implements BlobStore {
 }
 
 const errorName = (err: unknown): string | undefined => (err instanceof Error ? err.name : undefined)
+
+/** What S3-compatible servers answer when a bucket, a user or the cluster is out of room. */
+const FULL = new Set(['QuotaExceeded', 'InsufficientStorage', 'XMinioStorageFull', 'StorageFull'])
+
+/**
+ * A failure of the store, or of the way to it, as the API answers it (never a
+ * 500): a full store or an exceeded quota is `insufficient_storage` (507);
+ * anything else it answers (5xx, SlowDown, but also AccessDenied, a bad
+ * signature or a missing bucket: the deployment's keys or bucket, which no
+ * client can fix) or no answer at all (refused, reset, timed out) is
+ * `unavailable` (503). The S3 error stays as the cause, for the log.
+ */
+export function storeFailure(err: unknown): unknown {
+  if (err instanceof AppError) return err
+  const name = errorName(err) ?? ''
+  if (FULL.has(name) || httpStatus(err) === 507) {
+    return errors.insufficientStorage('The object store is full', err)
+  }
+  return errors.unavailable('The object store is unavailable; try again later', err)
+}
+
+const readerWentAway = (err: unknown) =>
+  errorName(err) === 'AbortError' || (err as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
 
 const httpStatus = (err: unknown): number | undefined =>
   (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode
