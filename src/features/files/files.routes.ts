@@ -47,10 +47,11 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
       },
     },
     (req) => {
-      const { workspace_id, mime, ...list } = req.query
+      const { workspace_id, mime, sha256, ...list } = req.query
       return files.list(ctxOf(req), parseListQuery('files', 'fil', list, cursors), {
         workspaceId: workspace_id,
         mime,
+        sha256,
       })
     },
   )
