@@ -117,11 +117,11 @@ export const UploadBodyDoc = {
         },
       },
     },
-    'application/octet-stream': {
+    '*/*': {
       schema: {
         type: 'string',
         format: 'binary',
-        description: 'The raw bytes, under any content type but multipart/form-data.',
+        description: 'The raw bytes, under any content type but multipart/form-data (the type is ignored).',
       },
     },
   },
