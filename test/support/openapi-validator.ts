@@ -43,7 +43,7 @@ export interface Checked {
 }
 
 const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete', 'options'])
-const escape = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1')
+const pointerPart = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1')
 
 export function responseValidator(doc: OpenApiDoc) {
   const ajv = new Ajv2020({ strict: false, allErrors: true })
@@ -90,7 +90,7 @@ export function responseValidator(doc: OpenApiDoc) {
       if (!statusKey)
         return { key: `${id} ${answer.status}`, violations: [`${where}: status not documented`] }
       const doc = op.responses[statusKey]!
-      const pointer = `/paths/${escape(route.template)}/${method}/responses/${statusKey}`
+      const pointer = `/paths/${pointerPart(route.template)}/${method}/responses/${statusKey}`
       const violations: string[] = []
 
       const contentType = String(answer.headers['content-type'] ?? '')
@@ -114,7 +114,7 @@ export function responseValidator(doc: OpenApiDoc) {
             violations.push(`${where}: the body is not JSON`)
           }
           if (body !== undefined) {
-            const validate = validatorAt(`${pointer}/content/${escape(media)}/schema`)
+            const validate = validatorAt(`${pointer}/content/${pointerPart(media)}/schema`)
             if (!validate(body))
               violations.push(`${where}: body ${ajv.errorsText(validate.errors)}: ${truncate(answer.body)}`)
           }
@@ -129,7 +129,7 @@ export function responseValidator(doc: OpenApiDoc) {
         if (!header.schema) continue
         const type = header.schema.type
         const value = type === 'integer' || type === 'number' ? Number(raw) : String(raw)
-        const validate = validatorAt(`${pointer}/headers/${escape(name)}/schema`)
+        const validate = validatorAt(`${pointer}/headers/${pointerPart(name)}/schema`)
         if (!validate(value)) violations.push(`${where}: header ${name}: ${ajv.errorsText(validate.errors)}`)
       }
       return { key: `${id} ${answer.status}`, violations }
