@@ -33,18 +33,27 @@ export class PicturaError extends Error {
     readonly code: PicturaErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
-    options?: { cause?: unknown; requestId?: string | null },
+    options?: { cause?: unknown; requestId?: string | null; retryAfterMs?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.requestId = options?.requestId ?? undefined
+    this.retryAfterMs = options?.retryAfterMs
   }
 
   /** The server's `X-Request-Id` of the answer, to quote when reporting a problem. */
   readonly requestId: string | undefined
+  /** The answer's `Retry-After` (429, 503), in ms. */
+  readonly retryAfterMs: number | undefined
+
+  /** Whether trying the same call again later may succeed: no answer, or 429 / 503. */
+  get transient(): boolean {
+    return this.code === 'network_error' || this.status === 429 || this.status === 503
+  }
 
   /** Reads an error answer's envelope; a body that is not one becomes `unexpected_response`. */
   static async fromResponse(response: Response): Promise<PicturaError> {
     const requestId = response.headers.get('x-request-id')
+    const retryAfter = retryAfterMs(response.headers.get('retry-after'))
     const text = await response.text().catch(() => '')
     try {
       const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } }
@@ -52,7 +61,10 @@ export class PicturaError extends Error {
       if (e && typeof e.code === 'string' && typeof e.message === 'string') {
         const details =
           e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined
-        return new PicturaError(response.status, e.code as ApiErrorCode, e.message, details, { requestId })
+        return new PicturaError(response.status, e.code as ApiErrorCode, e.message, details, {
+          requestId,
+          retryAfterMs: retryAfter,
+        })
       }
     } catch {}
     const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text
@@ -61,7 +73,16 @@ export class PicturaError extends Error {
       'unexpected_response',
       `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`,
       undefined,
-      { requestId },
+      { requestId, retryAfterMs: retryAfter },
     )
   }
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }

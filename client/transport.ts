@@ -1,4 +1,4 @@
-import { PicturaError } from './errors.js'
+import { PicturaError, retryAfterMs } from './errors.js'
 
 /** How idempotent calls are retried; `false` turns retries off. */
 export interface RetryOptions {
@@ -65,15 +65,6 @@ export function transport(fetchFn: Fetch, options: RetryOptions | false = {}): F
 function backoff(attempt: number, min: number, max: number): number {
   const ceiling = Math.min(max, min * 2 ** (attempt - 1))
   return ceiling / 2 + Math.random() * (ceiling / 2)
-}
-
-/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
