@@ -27,7 +27,10 @@ export interface ClientOptions {
   token: string
   /** Retries of idempotent calls (GET, HEAD, PUT, DELETE) after network failures, 429 and 503; `false`: none. */
   retry?: RetryOptions | false
-  /** The fetch to send with (default: globalThis.fetch), e.g. to go through a proxy or record traffic. */
+  /**
+   * The fetch to send with (default: globalThis.fetch), e.g. to go through a proxy or record traffic.
+   * Without one, uploads from Node go over node:http (a third of fetch's CPU an upload).
+   */
   fetch?: Fetch
   /** Extra headers on every request. */
   headers?: Record<string, string>
@@ -108,7 +111,7 @@ export function createClient(options: ClientOptions) {
     findBySha256: async (sha256: string, o: { workspaceId?: string } = {}): Promise<FileObject[]> =>
       (await files.list({ sha256, workspaceId: o.workspaceId })).data,
     upload: (source: UploadSource, o: UploadOptions): Promise<FileObject> =>
-      uploadFile({ baseUrl, headers, send }, source, o),
+      uploadFile({ baseUrl, headers, send, nodeHttp: options.fetch === undefined }, source, o),
     /**
      * The original bytes as a streamed Response (its body a ReadableStream). `range` asks for
      * `bytes=start-` or `bytes=start-end` (206); `ifRange` makes it whole again if the file changed.

@@ -1,15 +1,17 @@
 import { PicturaError } from './errors.js'
 import type { components } from './schema.js'
+import { nodePost } from './node-http.js'
 import type { Fetch } from './transport.js'
 
 export type FileObject = components['schemas']['File']
 
 /**
- * What an upload reads: a file path (Node), a Blob or File, a web
- * ReadableStream, or any async iterable of bytes (a Node Readable, an
- * fs.ReadStream). The bytes are streamed, never held whole in memory.
+ * What an upload reads: a file path (Node), a Blob or File, bytes already in
+ * memory (a Uint8Array or Buffer), a web ReadableStream, or any async iterable
+ * of bytes (a Node Readable, an fs.ReadStream). Paths, Blobs and streams are
+ * streamed, never held whole in memory.
  */
-export type UploadSource = string | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
+export type UploadSource = string | Blob | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
 
 export interface UploadProgress {
   /** Bytes handed to the connection so far. */
@@ -33,6 +35,8 @@ export interface UploadContext {
   baseUrl: string
   headers: Record<string, string>
   send: Fetch
+  /** In Node, send uploads with node:http rather than fetch (unless the client was given a fetch of its own). */
+  nodeHttp: boolean
 }
 
 /** Node's fs, reached only for path sources, so the client still runs (and compiles) for browsers. */
@@ -56,15 +60,41 @@ export async function uploadFile(
   const progress = (sent: number) => options.onProgress?.({ sent, total: opened.size })
 
   // Browsers stream a request body only over HTTP/2 and report no progress on fetch: a Blob goes by XHR there.
-  if (opened.blob && typeof XMLHttpRequest !== 'undefined' && !isNode()) {
-    return xhrUpload(url, headers, opened.blob, progress, options.signal)
+  if ((opened.blob || opened.bytes) && typeof XMLHttpRequest !== 'undefined' && !isNode()) {
+    return xhrUpload(
+      url,
+      headers,
+      opened.blob ?? new Blob([opened.bytes as BlobPart]),
+      progress,
+      options.signal,
+    )
   }
   if (opened.size !== undefined) headers['content-length'] = String(opened.size)
+  if (ctx.nodeHttp && isNode()) {
+    let sent = 0
+    const next = chunkReader(opened)
+    const file = (await nodePost(
+      url,
+      headers,
+      opened.bytes ?? next,
+      (n) => {
+        sent += n
+        progress(sent)
+      },
+      options.signal,
+    )) as FileObject
+    progress(file.size)
+    return file
+  }
   let sent = 0
-  const body = pullStream(opened.chunks(), (n) => {
-    sent += n
-    progress(sent)
-  })
+  // Without progress to report, bytes and Blobs go as they are: no stream to pump (small files go faster).
+  const whole = opened.bytes ?? (options.onProgress ? undefined : opened.blob)
+  const body =
+    whole ??
+    pullStream(opened.chunks(), (n) => {
+      sent += n
+      progress(sent)
+    })
   const init = { method: 'POST', headers, body, duplex: 'half', signal: options.signal } as RequestInit
   const response = await ctx.send(new Request(url, init))
   const file = (await response.json()) as FileObject
@@ -76,6 +106,7 @@ interface Opened {
   size: number | undefined
   name: string | undefined
   blob?: Blob
+  bytes?: Uint8Array
   chunks: () => AsyncIterator<Uint8Array> | ReadableStreamDefaultReader<Uint8Array>
 }
 
@@ -91,8 +122,11 @@ async function open(source: UploadSource, options: UploadOptions): Promise<Opene
     return {
       size: stat.size,
       name: source.split(/[\\/]/).pop() || undefined,
-      chunks: () => fs.createReadStream(source, { highWaterMark: 256 * 1024 })[Symbol.asyncIterator](),
+      chunks: () => fs.createReadStream(source, { highWaterMark: 64 * 1024 })[Symbol.asyncIterator](),
     }
+  }
+  if (source instanceof Uint8Array) {
+    return { size: source.byteLength, name: undefined, bytes: source, chunks: () => once(source) }
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     const name = (source as Blob & { name?: unknown }).name
@@ -122,6 +156,18 @@ async function open(source: UploadSource, options: UploadOptions): Promise<Opene
  * A body that reads its source only when the connection asks for more
  * (highWaterMark 0): memory holds a chunk or two whatever the file's size.
  */
+/** The source's next chunk, one read at a time. */
+function chunkReader(opened: Opened): () => Promise<IteratorResult<Uint8Array>> {
+  let source: AsyncIterator<Uint8Array> | ReadableStreamDefaultReader<Uint8Array> | undefined
+  return async () => {
+    source ??= opened.chunks()
+    const r = await ('read' in source ? source.read() : source.next())
+    if (r.done) return { done: true, value: undefined }
+    const value = r.value as Uint8Array | string
+    return { done: false, value: typeof value === 'string' ? new TextEncoder().encode(value) : value }
+  }
+}
+
 function pullStream(
   source: AsyncIterator<Uint8Array> | ReadableStreamDefaultReader<Uint8Array>,
   onChunk: (bytes: number) => void,
@@ -143,6 +189,10 @@ function pullStream(
     },
     { highWaterMark: 0 },
   )
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
 }
 
 function isNode(): boolean {

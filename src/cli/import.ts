@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type FileObject, PicturaError } from '../../client/index.js'
@@ -16,7 +18,7 @@ already holds are skipped (by SHA-256), so running it again after an
 interruption uploads only what is missing.
 
   --workspace, -w <id>   the workspace to import into (required)
-  --concurrency <n>      uploads in flight (default 4)
+  --concurrency <n>      uploads in flight (default 8)
   --no-wait              do not wait for provisioning
   --wait-timeout <s>     how long to wait for images once the uploads are done (default 300)
   --hidden               include hidden files and folders (names starting with a dot)
@@ -41,6 +43,8 @@ interface Entry {
 }
 
 const TRANSIENT_ATTEMPTS = 5
+/** Files up to this size are read whole (at most `concurrency` of them in memory at once). */
+const SMALL_FILE = 4 * 1024 * 1024
 
 export async function importCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -53,7 +57,7 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   })
   if (positionals.length === 0) throw new UsageError('Name a folder or files to import')
   const workspaceId = required(values.workspace, 'workspace')
-  const concurrency = positiveInt(values.concurrency, 'concurrency', 4)
+  const concurrency = positiveInt(values.concurrency, 'concurrency', 8)
   const waitTimeoutMs = positiveInt(values['wait-timeout'], 'wait-timeout', 300) * 1000
   const wait = !values['no-wait']
   const client = clientFor(await resolveConnection(values))
@@ -77,6 +81,7 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   report.update(tally)
   const interrupt = onInterrupt()
   const { signal } = interrupt
+  signal.addEventListener('abort', () => wake(), { once: true })
   const settle = (e: Entry, outcome: Outcome, line: string) => {
     e.outcome = outcome
     tally.filesDone += 1
@@ -115,8 +120,13 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
 
   const importOne = async (e: Entry) => {
     const shown = e.local.display
+    // A small file is read once, hashed and sent from memory; a large one is hashed, then streamed.
+    let bytes: Buffer | undefined
     try {
-      e.sha256 = await sha256Of(e.local.path, signal)
+      if (e.local.size <= SMALL_FILE) {
+        bytes = await readFile(e.local.path, { signal })
+        e.sha256 = createHash('sha256').update(bytes).digest('hex')
+      } else e.sha256 = await sha256Of(e.local.path, signal)
     } catch (err) {
       if (signal.aborted) return
       addBytes(e.local.size)
@@ -145,7 +155,7 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
           }
           return fromRemote(e, there, waiting)
         }
-        const file = await client.uploadFile(e.local.path, {
+        const file = await client.uploadFile(bytes ?? e.local.path, {
           workspaceId,
           name: path.basename(e.local.path),
           signal,
@@ -175,10 +185,19 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
     }
   }
 
+  // Polls the pending images in batches of 100: every 250 ms while uploads go on, every 50 ms after.
+  let wake = () => {}
   const waiter = (async () => {
     let lastChange = Date.now()
     while (!signal.aborted && (uploading || waiting.size > 0)) {
-      await sleep(waiting.size > 0 ? 300 : 100, undefined, { signal }).catch(() => {})
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, uploading ? 250 : 50)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+        if (signal.aborted) wake()
+      })
       if (signal.aborted || waiting.size === 0) continue
       const ids = [...waiting.keys()].slice(0, 100)
       try {
@@ -218,6 +237,7 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
 
   await pool(entries, concurrency, importOne, signal)
   uploading = false
+  wake()
   await waiter
   interrupt.dispose()
   report.stop()

@@ -60,7 +60,7 @@ async function walk(dir: string, shown: string, hidden: boolean, add: (file: Loc
 export function sha256Of(file: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256')
-    const stream = createReadStream(file, { highWaterMark: 256 * 1024, signal })
+    const stream = createReadStream(file, { highWaterMark: 64 * 1024, signal })
     stream.on('data', (chunk) => hash.update(chunk))
     stream.on('error', reject)
     stream.on('end', () => resolve(hash.digest('hex')))

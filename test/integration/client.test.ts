@@ -214,6 +214,32 @@ test('uploads from a path, a Blob and streams, with progress; waitForImage resol
   await rejects(client.files.get(text.id), 404, 'not_found')
 })
 
+test('with a fetch of its own, the client sends everything through it, uploads included', async () => {
+  const { ws } = await member()
+  const { token } = await admin.tokens.create({ name: 'fetch' })
+  const sent: string[] = []
+  const client = createClient({
+    baseUrl: server.base,
+    token,
+    fetch: (request) => {
+      sent.push(`${request.method} ${new URL(request.url).pathname}`)
+      return fetch(request)
+    },
+  })
+  const bytes = await png(3, 48)
+  const progress: number[] = []
+  const streamed = await client.uploadFile(Readable.from([bytes]), {
+    workspaceId: ws.id,
+    name: 'via-fetch.png',
+    onProgress: (p) => progress.push(p.sent),
+  })
+  const whole = await client.uploadFile(new Blob([bytes]), { workspaceId: ws.id, name: 'blob.png' })
+  assert.deepEqual([streamed.size, whole.size], [bytes.length, bytes.length])
+  assert.equal(progress.at(-1), bytes.length)
+  await client.files.get(streamed.id)
+  assert.deepEqual(sent, ['POST /api/files', 'POST /api/files', `GET /api/files/${streamed.id}`])
+})
+
 test('paging through 250 images with the iterator visits each exactly once', async () => {
   const { client, ws } = await member()
   const seeded = new Set<string>()
