@@ -17,6 +17,8 @@ export type FileScope =
 export interface FileFilters {
   scope: FileScope
   mimePrefix?: string
+  /** Lowercase hex digest: only files with exactly these bytes. */
+  sha256?: string
   ids?: readonly string[]
 }
 
@@ -30,21 +32,23 @@ interface FileListArgs {
   memberId?: string
   mimePrefix?: string
   mimeLength?: number
+  sha256?: string
   ids?: readonly string[]
 }
 
-function listArgs({ scope, mimePrefix, ids }: FileFilters): FileListArgs {
+function listArgs({ scope, mimePrefix, sha256, ids }: FileFilters): FileListArgs {
   return {
     workspaceId: scope.kind === 'workspace' ? scope.workspaceId : undefined,
     memberId: scope.kind === 'member' ? scope.userId : undefined,
     mimePrefix,
     mimeLength: mimePrefix?.length,
+    sha256,
     ids,
   }
 }
 
 /** The rows a list pages through (keyset on files.id). Members are scoped by a subquery, not an id list. */
-function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, ids }: FileListArgs) {
+function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, sha256, ids }: FileListArgs) {
   let q = db.selectFrom('files').selectAll()
   if (workspaceId !== undefined) q = q.where('files.workspace_id', '=', workspaceId)
   if (memberId !== undefined) {
@@ -55,6 +59,8 @@ function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, 
   // substr instead of LIKE: no wildcard escaping, and case-sensitive on both engines.
   if (mimePrefix !== undefined)
     q = q.where(sql<string>`substr(files.mime, 1, ${mimeLength})`, '=', mimePrefix)
+  // Index files_sha256 (sha256, workspace_id, id): the matches are read, never the scope.
+  if (sha256 !== undefined) q = q.where('files.sha256', '=', sha256)
   if (ids) q = q.where('files.id', 'in', ids)
   return q
 }
@@ -132,7 +138,7 @@ export class FilesRepository {
 
   /** `pageInfo.total`: from the counters when nothing but the scope filters, else a count of the matches. */
   async total(filters: FileFilters): Promise<number> {
-    if (filters.mimePrefix !== undefined || filters.ids !== undefined) {
+    if (filters.mimePrefix !== undefined || filters.sha256 !== undefined || filters.ids !== undefined) {
       const [row] = await countOf(this.db, listArgs(filters))
       return Number(row?.n ?? 0)
     }

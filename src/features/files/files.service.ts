@@ -92,7 +92,7 @@ export class FilesService {
     }
   }
 
-  async list(ctx: Ctx, req: PageRequest, query: { workspaceId?: string; mime?: string }) {
+  async list(ctx: Ctx, req: PageRequest, query: { workspaceId?: string; mime?: string; sha256?: string }) {
     const { principal } = ctx
     let scope: FileFilters['scope']
     if (query.workspaceId !== undefined) {
@@ -101,7 +101,12 @@ export class FilesService {
     } else {
       scope = principal.role === 'admin' ? { kind: 'all' } : { kind: 'member', userId: principal.userId }
     }
-    const filters: FileFilters = { scope, mimePrefix: query.mime?.toLowerCase(), ids: req.ids }
+    const filters: FileFilters = {
+      scope,
+      mimePrefix: query.mime?.toLowerCase(),
+      sha256: query.sha256?.toLowerCase(),
+      ids: req.ids,
+    }
     const page = await paginate(
       req,
       {

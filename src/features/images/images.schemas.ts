@@ -1,5 +1,5 @@
-import { type Static, Type } from 'typebox'
-import { DateTime, ListQuery, PageInfo } from '../../http/schemas.js'
+import { Type } from 'typebox'
+import { DateTime, ListQuery, type PageInfo } from '../../http/schemas.js'
 
 // Parameter descriptions are the seed page's (seed/images.md), word for word.
 
@@ -48,7 +48,7 @@ export const Image = Type.Object(
 )
 
 export const ImagePage = Type.Object(
-  { data: Type.Array(Type.Ref('Image')), pageInfo: PageInfo },
+  { data: Type.Array(Type.Ref('Image')), pageInfo: Type.Ref('PageInfo') },
   {
     examples: [
       {
@@ -143,6 +143,6 @@ function jsonString(value: string): string {
   return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)
 }
 
-export function imagePageJson(page: { data: ImageView[]; pageInfo: Static<typeof PageInfo> }): string {
+export function imagePageJson(page: { data: ImageView[]; pageInfo: PageInfo }): string {
   return `{"data":[${page.data.map(imageJson).join(',')}],"pageInfo":${JSON.stringify(page.pageInfo)}}`
 }

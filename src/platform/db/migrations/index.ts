@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely'
 import { initial } from './20261126-initial.js'
 import { jobsDueOrder } from './20261127-jobs-due-order.js'
 import { readVersion } from './20261127-read-version.js'
+import { filesSha256 } from './20261204-files-sha256.js'
 
 /** Every migration, in order; names carry a date prefix so they sort as they were written. */
 const migrations: Record<string, Migration> = {
   '20261126-initial': initial,
   '20261127-jobs-due-order': jobsDueOrder,
   '20261127-read-version': readVersion,
+  '20261204-files-sha256': filesSha256,
 }
 
 export const migrationProvider: MigrationProvider = {
