@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 /** `seed` alone only seeds (and caches) the databases. */
-export type Phase = 'seed' | 'reads' | 'ingest' | 'stream'
+export type Phase = 'seed' | 'reads' | 'ingest' | 'stream' | 'import' | 'import-memory'
 
 /** Every knob of `npm run bench`, from the environment (see bench/RESULTS.md for the defaults' rationale). */
 export interface BenchConfig {
@@ -23,6 +23,8 @@ export interface BenchConfig {
   /** Ingest runs, each on a fresh server; the median is reported with the range. */
   ingestRounds: number
   streamBytes: number
+  /** Bytes of files `pictura import` reads in the import-memory phase. */
+  importMemoryBytes: number
   pgUrl: string
   /** Cached seeded SQLite files and scratch data directories (gitignored). */
   dataDir: string
@@ -50,9 +52,11 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
   const db = env.BENCH_DB ?? 'both'
   if (!['sqlite', 'postgres', 'both'].includes(db))
     throw new Error(`BENCH_DB=${db}: sqlite, postgres or both`)
-  const phases = (env.BENCH_PHASES ?? 'reads,ingest,stream').split(',').map((s) => s.trim())
+  const phases = (env.BENCH_PHASES ?? 'reads,ingest,stream,import,import-memory')
+    .split(',')
+    .map((s) => s.trim())
   for (const p of phases) {
-    if (!['seed', 'reads', 'ingest', 'stream'].includes(p))
+    if (!['seed', 'reads', 'ingest', 'stream', 'import', 'import-memory'].includes(p))
       throw new Error(`BENCH_PHASES: unknown phase ${p}`)
   }
   return {
@@ -69,6 +73,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
     ingestClients: int('BENCH_INGEST_CLIENTS', 8),
     ingestRounds: Math.max(1, int('BENCH_INGEST_ROUNDS', 3)),
     streamBytes: int('BENCH_STREAM_BYTES', 1024 * 1024 * 1024),
+    importMemoryBytes: int('BENCH_IMPORT_MEMORY_BYTES', 5 * 1024 * 1024 * 1024),
     pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     dataDir: path.resolve(env.BENCH_DATA_DIR ?? path.join(root, '.bench-data')),
     build: env.BENCH_BUILD !== '0',

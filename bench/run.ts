@@ -10,6 +10,7 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import path from 'node:path'
 import { seedBaseline } from './baseline/seed.js'
 import { type BenchConfig, benchConfig, repoRoot } from './config.js'
+import { type ImportMemoryReport, type ImportReport, importMemoryPhase, importPhase } from './import.js'
 import { type ReadReport, readPhase } from './reads.js'
 import { seedPostgres, seedSqlite } from './seed.js'
 import { type IngestReport, ingestPhase, removeSpentDirs, type StreamReport, streamPhase } from './writes.js'
@@ -21,6 +22,8 @@ interface DbReport {
   reads?: ReadReport
   ingest?: IngestReport
   stream?: StreamReport
+  importRun?: ImportReport
+  importMemory?: ImportMemoryReport
 }
 
 const f0 = (n: number) => Math.round(n).toLocaleString('en')
@@ -134,9 +137,28 @@ function report(cfg: BenchConfig, runs: DbReport[], startLoad: string): string {
         `- streamed upload of ${f0(s.bytes / 2 ** 20)} MiB in ${f1(s.seconds)} s (${f0(s.bytes / 2 ** 20 / s.seconds)} MiB/s): RSS ${f0(s.before)} → peak ${f0(s.peak)} MiB, growth **${f0(s.growth)} MiB** (target under 100: ${mark(s.growth < 100)})`,
       )
     }
+    if (r.importRun) {
+      const i = r.importRun
+      const rounds = i.rounds
+        .map((x) => `${f0(x.cli.imagesPerSecond)}/${f0(x.bench.imagesPerSecond)}`)
+        .join(', ')
+      const cpu = median(i.rounds.map((x) => x.cli.cpuMsPerImage))
+      const peak = Math.max(...i.rounds.map((x) => x.cli.peakMiB))
+      out.push(
+        `- \`pictura import\` of ${i.count} JPEGs (default concurrency, waiting for every image): **${f0(i.cli)} images/s** against the bench uploader's ${f0(i.bench)} = **${f2(i.ratio)}** (target 0.8: ${mark(i.ratio >= 0.8)}); rounds CLI/bench ${rounds}; CLI ${f2(cpu)} ms of CPU an image, peak ${f0(peak)} MiB`,
+      )
+    }
+    if (r.importMemory) {
+      const m = r.importMemory
+      out.push(
+        `- \`pictura import\` of ${m.files} files, ${f1(m.bytes / 2 ** 30)} GiB, in ${f0(m.seconds)} s (${f0(m.bytes / 2 ** 20 / m.seconds)} MiB/s): CLI peak RSS **${f0(m.peak)} MiB** (high-water mark ${f0(m.hwm)}; target under 150: ${mark(Math.max(m.peak, m.hwm) < 150)})`,
+      )
+    }
   }
   return out.join('\n')
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!
 
 async function main() {
   const cfg = benchConfig()
@@ -175,6 +197,10 @@ async function runAll(cfg: BenchConfig, runs: DbReport[]): Promise<void> {
     }
     if (cfg.phases.has('ingest')) run.ingest = await ingestPhase(cfg, driver)
     if (cfg.phases.has('stream')) run.stream = await streamPhase(cfg, driver)
+    if (cfg.phases.has('import')) run.importRun = await importPhase(cfg, driver)
+    // The CLI's memory does not depend on the server's database: measured once, on the first.
+    if (cfg.phases.has('import-memory') && driver === cfg.dbs[0])
+      run.importMemory = await importMemoryPhase(cfg, driver)
   }
 }
 

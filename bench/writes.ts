@@ -67,7 +67,7 @@ export function removeSpentDirs(cfg: BenchConfig): void {
 }
 
 /** An empty database and data directory of its own, so writes never touch the cached seed. */
-async function freshServer(
+export async function freshServer(
   cfg: BenchConfig,
   driver: 'sqlite' | 'postgres',
   label: string,
@@ -126,7 +126,7 @@ async function freshServer(
 }
 
 /** Small JPEGs that all differ (a gradient keyed by the index), each with a few EXIF tags as cameras write them. */
-async function jpegs(count: number): Promise<Buffer[]> {
+export async function jpegs(count: number): Promise<Buffer[]> {
   const out: Buffer[] = []
   const size = 64
   for (let i = 0; i < count; i++) {
@@ -175,7 +175,7 @@ export async function ingestPhase(cfg: BenchConfig, driver: 'sqlite' | 'postgres
   }
 }
 
-async function ingestRound(
+export async function ingestRound(
   cfg: BenchConfig,
   driver: 'sqlite' | 'postgres',
   files: Buffer[],

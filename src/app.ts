@@ -14,8 +14,9 @@ import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
 import { admitRequests } from './http/auth.js'
 import { errorHandler, sendError } from './http/error-handler.js'
+import { swaggerOptions, swaggerUiOptions } from './http/openapi.js'
 import { requestIds } from './http/request-id.js'
-import { ErrorBody } from './http/schemas.js'
+import { ErrorBody, PageInfo } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import { AppError } from './shared/errors.js'
 
@@ -43,6 +44,7 @@ export async function buildApp(c: Container): Promise<App> {
   app.setErrorHandler(errorHandler(c.log))
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('not_found', 'Route not found')))
   app.addSchema(ErrorBody)
+  app.addSchema(PageInfo)
 
   // Only when some origin is allowed: without it no answer needs CORS headers, or the work to decide them.
   if (c.config.corsOrigins.length > 0) {
@@ -69,21 +71,20 @@ export async function buildApp(c: Container): Promise<App> {
   // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
   admitRequests(app, c)
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Pictura', version: '0.1.0', description: 'Self-hostable images service.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swagger, swaggerOptions(c.config.publicUrl))
+  await app.register(swaggerUi, swaggerUiOptions)
 
   app.get(
     '/healthz',
     {
-      schema: { tags: ['operations'], summary: 'The process is up', security: [], response: { 200: Status } },
+      schema: {
+        tags: ['operations'],
+        operationId: 'getHealth',
+        summary: 'The process is up',
+        description: 'Answers while the process is up, without touching the database. No token.',
+        security: [],
+        response: { 200: { ...Status, description: 'Up: `{"status": "ok"}`' } },
+      },
     },
     async () => ({ status: 'ok' }),
   )
@@ -92,9 +93,15 @@ export async function buildApp(c: Container): Promise<App> {
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getReadiness',
         summary: 'The database answers',
+        description:
+          'Answers `ready` when the database answers a query, else 503 within a few seconds. No token.',
         security: [],
-        response: { 200: Status, 503: Status },
+        response: {
+          200: { ...Status, description: 'Ready: `{"status": "ready"}`' },
+          503: { ...Status, description: 'The database does not answer: `{"status": "unavailable"}`' },
+        },
       },
     },
     async (_req, reply) => {

@@ -7,13 +7,28 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 
 const USAGE = `Usage: pictura <command>
 
+Server commands (configured by environment variables, see README):
   serve                  start the HTTP API (and a provisioning worker, unless WORKER_IN_PROCESS=false)
   worker                 run only the provisioning worker (no HTTP), e.g. on another machine
   migrate                apply database migrations and exit
   token create --admin   mint a new token for the first admin and print it
   sweep [--dry-run] [--min-age-minutes=60]
                          remove provider copies whose image row is gone (IMAGE_PROVIDER=cloudflare)
+
+Client commands (talk HTTP to any Pictura: --url/--token, PICTURA_URL/PICTURA_TOKEN, or login):
+  login                  check a token and store it with the server's URL (mode 0600)
+  import <folder|files...> --workspace <id>
+                         upload a photo library, resumable (skips what is there by SHA-256)
+  export --workspace <id> <folder>
+                         download every original, verified and resumable
+  images ls|get|rm       list, show or delete images (--json for scripts)
+  files ls               list files (--json for scripts)
+
+  pictura <command> --help   more about one command
 `
+
+/** Served by src/cli/ (see its index.ts). */
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'import', 'export', 'images', 'files'])
 
 /**
  * The CLI. Commands load their modules on demand, so a cluster's primary
@@ -21,6 +36,10 @@ const USAGE = `Usage: pictura <command>
  */
 async function main(argv: string[]) {
   const [command, ...rest] = argv
+  // Client commands talk HTTP to a server: they never read the server's configuration.
+  if (command !== undefined && CLIENT_COMMANDS.has(command)) {
+    process.exit(await (await import('./cli/index.js')).runClientCommand(command, rest))
+  }
   let config: Config
   try {
     config = loadConfig(process.env)

@@ -1,10 +1,14 @@
 import { type Static, type TSchema, Type } from 'typebox'
+import { statusOf } from '../shared/errors.js'
+
+/** Every code an error answer may carry: the server's own, and those of failing dependencies (API.md section 1). */
+export const ERROR_CODES = [...new Set([...Object.keys(statusOf), 'unavailable', 'insufficient_storage'])]
 
 /** Schemas shared by every route: they validate, serialise and document at once. */
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ examples: ['not_found'] }),
+      code: Type.String({ enum: ERROR_CODES, examples: ['not_found'] }),
       message: Type.String({ examples: ['Image not found'] }),
       details: Type.Optional(Type.Object({}, { additionalProperties: true })),
     }),
@@ -46,17 +50,20 @@ export const ListQuery = Type.Object(
 )
 export type ListQuery = Static<typeof ListQuery>
 
-export const PageInfo = Type.Object({
-  total: Type.Integer(),
-  hasNextPage: Type.Boolean(),
-  hasPreviousPage: Type.Boolean(),
-  startCursor: Nullable(Type.String()),
-  endCursor: Nullable(Type.String()),
-})
+export const PageInfo = Type.Object(
+  {
+    total: Type.Integer({ description: 'Rows matching every filter but the cursor and `limit`.' }),
+    hasNextPage: Type.Boolean({ description: 'A row exists after the last returned one.' }),
+    hasPreviousPage: Type.Boolean({ description: 'A row exists before the first returned one.' }),
+    startCursor: Nullable(Type.String({ description: 'Cursor of the first row; `null` on an empty page.' })),
+    endCursor: Nullable(Type.String({ description: 'Cursor of the last row; `null` on an empty page.' })),
+  },
+  { $id: 'PageInfo' },
+)
 export type PageInfo = Static<typeof PageInfo>
 
 export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({ data: Type.Array(item), pageInfo: PageInfo })
+  Type.Object({ data: Type.Array(item), pageInfo: Type.Ref('PageInfo') })
 
 export const Success = Type.Object({ success: Type.Boolean() })
 

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { promisify } from 'node:util'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { client } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
@@ -10,8 +15,23 @@ before(async () => {
 })
 after(() => t.close())
 
-type Operation = { security?: unknown[]; responses?: Record<string, unknown> }
-type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; security?: unknown[] }
+type Operation = {
+  operationId?: string
+  description?: string
+  tags?: string[]
+  security?: unknown[]
+  responses?: Record<string, { description?: string }>
+}
+type Doc = {
+  openapi: string
+  paths: Record<string, Record<string, Operation>>
+  security?: unknown[]
+  servers?: { url: string }[]
+  tags?: { name: string; description?: string }[]
+  components: { schemas: Record<string, unknown> }
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
 
 const fetchDoc = async (): Promise<Doc> => {
   const res = await client(t, null).get('/api/openapi.json')
@@ -88,11 +108,88 @@ test('every /api operation requires the bearer token and documents its 401', asy
   for (const path of ['/healthz', '/readyz']) assert.deepEqual(doc.paths[path]?.get?.security, [])
 })
 
-test('GET /docs serves the interactive reference without a token', async () => {
+test('every operation is named, described, tagged and its answers described; servers and tags head the document', async () => {
+  const doc = await fetchDoc()
+  const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ where: `${method} ${path}`, op })),
+  )
+  const ids = ops.map(({ op }) => op.operationId)
+  assert.ok(
+    ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id)),
+    JSON.stringify(ids),
+  )
+  assert.equal(new Set(ids).size, ids.length, 'operationIds are unique')
+  assert.equal(doc.paths['/api/files/{id}/content']?.head?.operationId, 'headFile')
+  const tags = new Set(doc.tags?.map((tag) => tag.name))
+  for (const { where, op } of ops) {
+    assert.ok(op.description, `${where} has a description`)
+    assert.ok(
+      op.tags?.every((tag) => tags.has(tag)),
+      `${where}: its tags are declared`,
+    )
+    for (const [status, response] of Object.entries(op.responses ?? {}))
+      assert.ok(
+        response.description && response.description !== 'Default Response',
+        `${where} ${status}: ${response.description}`,
+      )
+  }
+  assert.deepEqual(
+    doc.servers?.map((s) => s.url),
+    [t.c.config.publicUrl],
+  )
+  // One PageInfo, referenced by every list.
+  const text = JSON.stringify(doc)
+  assert.ok(doc.components.schemas.PageInfo)
+  assert.equal(text.match(/"hasPreviousPage":\{/g)?.length, 1, 'pageInfo is written once')
+  assert.equal(text.match(/#\/components\/schemas\/PageInfo/g)?.length, 6)
+})
+
+test('the document passes Spectral (spectral:oas) with no error and only the warnings the README justifies', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pictura-spectral-'))
+  try {
+    const file = path.join(dir, 'openapi.json')
+    writeFileSync(file, JSON.stringify(await fetchDoc()))
+    const bin = path.join(ROOT, 'node_modules/@stoplight/spectral-cli/dist/index.js')
+    const args = [
+      bin,
+      'lint',
+      file,
+      '--ruleset',
+      path.join(ROOT, '.spectral.yaml'),
+      '--format',
+      'json',
+      '--quiet',
+    ]
+    // Spectral exits 1 when it finds errors: the findings decide, not the exit code.
+    const out = await promisify(execFile)(process.execPath, args, { cwd: dir }).catch(
+      (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
+    )
+    const findings = JSON.parse(out.stdout || '[]') as { code: string; severity: number; path: string[] }[]
+    // Severity 0 is an error, 1 a warning. info-contact: a self-hosted deployment has no one contact (README).
+    const JUSTIFIED = new Set(['info-contact'])
+    assert.ok(
+      findings.some((f) => f.code === 'info-contact'),
+      `Spectral ran and reported: ${out.stdout}`,
+    )
+    assert.deepEqual(
+      findings.filter((f) => f.severity === 0 || (f.severity === 1 && !JUSTIFIED.has(f.code))),
+      [],
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('GET /docs serves the interactive reference, under Pictura’s name and logo, without a token', async () => {
   const res = await t.app.inject({ url: '/docs/' })
   const page = res.statusCode === 302 ? await t.app.inject({ url: String(res.headers.location) }) : res
   assert.equal(page.statusCode, 200)
-  assert.match(page.body, /swagger/i)
+  assert.match(page.body, /<title>Pictura API<\/title>/)
+  assert.match(page.body, /favicon\.svg/)
+  const init = await t.app.inject({ url: '/docs/static/swagger-initializer.js' })
+  const logo = /img\.src = 'data:image\/svg\+xml;base64,([^']+)'/.exec(init.body)?.[1]
+  assert.match(Buffer.from(logo ?? '', 'base64').toString(), />Pictura<\/text>/)
+  assert.match(init.body, /"deepLinking":true/)
   const json = await t.app.inject({ url: '/docs/json' })
   assert.equal(json.statusCode, 200)
   assert.deepEqual(json.json().paths, (await fetchDoc()).paths)

@@ -21,7 +21,9 @@ export function authRoutes(
     {
       schema: {
         tags: ['users'],
+        operationId: 'getMe',
         summary: 'The calling user',
+        description: 'The user the bearer token belongs to.',
         response: { 200: Type.Ref('User'), ...errorResponses(401) },
       },
     },
@@ -33,7 +35,10 @@ export function authRoutes(
     {
       schema: {
         tags: ['users'],
+        operationId: 'createUser',
         summary: 'Create a user (admin)',
+        description:
+          'Admins only. The email must be unique (409 otherwise); `role` defaults to `member`. Mint the user a token with `POST /api/tokens` and `userId`.',
         body: CreateUserBody,
         response: { 201: Type.Ref('User'), ...errorResponses(400, 401, 403, 409) },
       },
@@ -46,7 +51,10 @@ export function authRoutes(
     {
       schema: {
         tags: ['users'],
+        operationId: 'listUsers',
         summary: 'List users (admin)',
+        description:
+          'Admins only. Every user, newest first, with the list contract of every list (limit, after, before, ids, total).',
         querystring: ListQuery,
         response: { 200: Page(Type.Ref('User')), ...errorResponses(400, 401, 403) },
       },
@@ -59,7 +67,9 @@ export function authRoutes(
     {
       schema: {
         tags: ['users'],
+        operationId: 'getUser',
         summary: 'Get a user (admin)',
+        description: 'Admins only.',
         params: IdParam('The user id (usr_…)'),
         response: { 200: Type.Ref('User'), ...errorResponses(401, 403, 404) },
       },
@@ -72,7 +82,10 @@ export function authRoutes(
     {
       schema: {
         tags: ['users'],
+        operationId: 'deleteUser',
         summary: 'Delete a user, their tokens and memberships (admin)',
+        description:
+          'Admins only. Revokes the user’s tokens and memberships; the last admin cannot be deleted (409).',
         params: IdParam('The user id (usr_…)'),
         response: { 200: Success, ...errorResponses(401, 403, 404, 409) },
       },
@@ -85,7 +98,10 @@ export function authRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'createToken',
         summary: 'Mint a token; the secret is shown only in this answer',
+        description:
+          'Mints a token for the caller or, for an admin, for `userId`. The secret (`token`) appears only in this answer; the server keeps only its hash. `expiresAt` must lie in the future.',
         body: CreateTokenBody,
         response: { 201: CreatedToken, ...errorResponses(400, 401, 403, 404) },
       },
@@ -98,7 +114,9 @@ export function authRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'listTokens',
         summary: 'List the caller’s tokens (no secrets)',
+        description: 'The tokens whose user is the caller, whoever minted them, newest first; no secrets.',
         querystring: ListQuery,
         response: { 200: Page(Type.Ref('Token')), ...errorResponses(400, 401) },
       },
@@ -111,7 +129,10 @@ export function authRoutes(
     {
       schema: {
         tags: ['tokens'],
+        operationId: 'revokeToken',
         summary: 'Revoke a token; it stops working at once',
+        description:
+          'Deletes the token: the next request with it answers 401. Admins may revoke any token; someone else’s token is 404 to a member.',
         params: IdParam('The token id (tok_…)'),
         response: { 200: Success, ...errorResponses(401, 404) },
       },

@@ -1,10 +1,21 @@
 import { Type } from 'typebox'
 import { DateTime, Nullable } from '../../http/schemas.js'
 
+/**
+ * `local@domain`, where the domain may be a single label: the server creates
+ * `admin@localhost` itself, which JSON Schema's `format: email` refuses.
+ */
+const Email = Type.String({
+  maxLength: 254,
+  pattern: '^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)*$',
+  description: 'An address as `local@domain`; the domain may be a single label (`admin@localhost`).',
+  examples: ['ana@example.com'],
+})
+
 export const User = Type.Object(
   {
     id: Type.String({ examples: ['usr_01jdx3k6v8f2m9q4r7t5w0y1z2'] }),
-    email: Type.String({ format: 'email' }),
+    email: Email,
     name: Nullable(Type.String()),
     role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
     createdAt: DateTime,
@@ -14,7 +25,7 @@ export const User = Type.Object(
 
 export const CreateUserBody = Type.Object(
   {
-    email: Type.String({ format: 'email', maxLength: 254 }),
+    email: Email,
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('member')], { default: 'member' })),
   },

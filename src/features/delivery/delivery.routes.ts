@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { errorResponses } from '../../http/schemas.js'
@@ -21,6 +22,9 @@ const Params = Type.Object(
   { additionalProperties: false },
 )
 
+/** A 304 has no body: sent as such, whatever the route's typed reply expects for it. */
+const notModified = (reply: FastifyReply) => reply.code(304).send()
+
 /**
  * GET /cdn/{cfImageId}/{variant}: the local provider's delivery. No token:
  * the unguessable id is the capability, as with Cloudflare's public URLs.
@@ -31,6 +35,7 @@ export function deliveryRoutes(app: App, { delivery }: DeliveryRouteDeps) {
     {
       schema: {
         tags: ['delivery'],
+        operationId: 'deliverVariant',
         summary: 'Deliver a variant of an image',
         description:
           'Orientation applied, every byte of metadata stripped, output at most 4096 px a side; ' +
@@ -48,7 +53,7 @@ export function deliveryRoutes(app: App, { delivery }: DeliveryRouteDeps) {
               ]),
             ),
           },
-          304: { description: 'Not modified (If-None-Match matched the ETag)' },
+          304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' },
           ...errorResponses(400, 404),
         },
       },
@@ -68,7 +73,7 @@ export function deliveryRoutes(app: App, { delivery }: DeliveryRouteDeps) {
         const vary = reply.getHeader('Vary')
         reply.header('Vary', vary ? `${String(vary)}, Accept` : 'Accept')
       }
-      if (result.status === 304) return reply.code(304).send()
+      if (result.status === 304) return notModified(reply)
       return reply.code(200).type(result.contentType).header('Content-Length', result.size).send(result.body)
     },
   )

@@ -16,6 +16,8 @@ export type FileScope =
 export interface FileFilters {
   scope: FileScope
   mimePrefix?: string
+  /** Lowercase hex digest: only files with exactly these bytes. */
+  sha256?: string
   ids?: readonly string[]
 }
 
@@ -29,21 +31,23 @@ interface FileListArgs {
   memberId?: string
   mimePrefix?: string
   mimeLength?: number
+  sha256?: string
   ids?: readonly string[]
 }
 
-function listArgs({ scope, mimePrefix, ids }: FileFilters): FileListArgs {
+function listArgs({ scope, mimePrefix, sha256, ids }: FileFilters): FileListArgs {
   return {
     workspaceId: scope.kind === 'workspace' ? scope.workspaceId : undefined,
     memberId: scope.kind === 'member' ? scope.userId : undefined,
     mimePrefix,
     mimeLength: mimePrefix?.length,
+    sha256,
     ids,
   }
 }
 
 /** The rows a list pages through (keyset on files.id). Members are scoped by a subquery, not an id list. */
-function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, ids }: FileListArgs) {
+function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, sha256, ids }: FileListArgs) {
   let q = db.selectFrom('files').selectAll()
   if (workspaceId !== undefined) q = q.where('files.workspace_id', '=', workspaceId)
   if (memberId !== undefined) {
@@ -54,6 +58,8 @@ function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, 
   // substr instead of LIKE: no wildcard escaping, and case-sensitive on both engines.
   if (mimePrefix !== undefined)
     q = q.where(sql<string>`substr(files.mime, 1, ${mimeLength})`, '=', mimePrefix)
+  // Index files_sha256 (sha256, workspace_id, id): the matches are read, never the scope.
+  if (sha256 !== undefined) q = q.where('files.sha256', '=', sha256)
   if (ids) q = q.where('files.id', 'in', ids)
   return q
 }
@@ -63,7 +69,7 @@ function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, 
  * the scope filters, else a count of the matches.
  */
 function totalOf(db: Executor, args: FileListArgs) {
-  if (args.mimePrefix !== undefined || args.ids !== undefined) {
+  if (args.mimePrefix !== undefined || args.sha256 !== undefined || args.ids !== undefined) {
     return filesOf(db, args)
       .clearSelect()
       .select((eb) => eb.fn.countAll<number>().as('n'))

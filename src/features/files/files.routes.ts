@@ -25,10 +25,44 @@ const fileParam = IdParam('The file id (fil_…)')
 /** How long the rest of a refused upload is read and dropped before the connection is cut. */
 const LINGER_MS = 3000
 
-/** Documents a download; streams skip the serializer, so this only feeds the OpenAPI document. */
-const Bytes = (description: string) => ({
+/**
+ * Documents a download; streams skip the serializer, so this only feeds the
+ * OpenAPI document. The bytes go out under the file's own type, whatever it is.
+ */
+const Bytes = (description: string, head: boolean, headers: Record<string, object>) => ({
   description,
-  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  headers,
+  ...(head ? { type: 'null' } : { content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }),
+})
+
+const DOWNLOAD_HEADERS = {
+  'Content-Type': { type: 'string', description: "The file's sniffed type (`mime`)." },
+  'Content-Length': { type: 'integer' },
+  ETag: { type: 'string', description: 'The quoted SHA-256 of the bytes.' },
+  'Content-Disposition': {
+    type: 'string',
+    description: '`inline` for raster images, else `attachment`; the name as RFC 6266 `filename*`.',
+  },
+}
+
+/** GET and HEAD of a file's content: one schema each, so each has its own operationId. */
+const contentSchema = (method: 'GET' | 'HEAD') => ({
+  tags: ['files'],
+  operationId: method === 'GET' ? 'downloadFile' : 'headFile',
+  summary: method === 'GET' ? 'Download the original bytes' : 'The headers of a download, without its bytes',
+  description:
+    "Under the file's own `Content-Type`, with `ETag` (the SHA-256) and `If-None-Match`, single `Range` " +
+    'requests (206, 416), `X-Content-Type-Options: nosniff`, and `Content-Disposition: attachment` except for raster images.',
+  params: fileParam,
+  response: {
+    200: Bytes('The original bytes', method === 'HEAD', DOWNLOAD_HEADERS),
+    206: Bytes('The requested range of the bytes', method === 'HEAD', {
+      ...DOWNLOAD_HEADERS,
+      'Content-Range': { type: 'string', description: '`bytes <start>-<end>/<size>`' },
+    }),
+    304: { description: 'Not modified: the ETag in If-None-Match is current', type: 'null' },
+    ...errorResponses(401, 404, 416),
+  },
 })
 
 export function filesRoutes(app: App, deps: FilesRouteDeps) {
@@ -41,15 +75,18 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
     {
       schema: {
         tags: ['files'],
+        operationId: 'listFiles',
         summary: 'List files, newest first',
+        description:
+          'Every file of one workspace, or of every workspace the caller is a member of (admins: all), newest first. `mime` filters by type prefix; `sha256` finds files by content (exact digest, index-backed), so a client can skip an upload whose bytes are already there: uploads themselves never de-duplicate.',
         querystring: FilesListQuery,
         response: { 200: Page(Type.Ref('File')), ...errorResponses(400, 401, 404) },
       },
     },
     (req) => {
-      const { workspace_id, mime, ...query } = req.query
+      const { workspace_id, mime, sha256, ...query } = req.query
       return listed('files', 'fil', query, cursors, (page) =>
-        files.list(ctxOf(req), page, { workspaceId: workspace_id, mime }),
+        files.list(ctxOf(req), page, { workspaceId: workspace_id, mime, sha256 }),
       )
     },
   )
@@ -59,6 +96,7 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
     {
       schema: {
         tags: ['images'],
+        operationId: 'provisionImage',
         summary: 'Provision a file (again)',
         description:
           'Provisions the image of a file that has none, e.g. after a delete or a failure; editor or higher. Answers 202 with the file, its `image.status` `pending`; a new image gets a new `id` and `cfImageId`.',
@@ -74,7 +112,10 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
     {
       schema: {
         tags: ['files'],
+        operationId: 'getFile',
         summary: 'Get a file',
+        description:
+          'The file and the state of its image (`none`, `pending`, `ready`, `failed` with `error`, `deleted`).',
         params: fileParam,
         response: { 200: Type.Ref('File'), ...errorResponses(401, 404) },
       },
@@ -82,33 +123,26 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
     (req) => files.get(ctxOf(req), req.params.id),
   )
 
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/api/files/:id/content',
-    exposeHeadRoute: false,
-    schema: {
-      tags: ['files'],
-      summary: 'Download the original bytes',
-      description:
-        'With `ETag` (the SHA-256) and `If-None-Match`, single `Range` requests (206, 416), ' +
-        '`X-Content-Type-Options: nosniff`, and `Content-Disposition: attachment` except for raster images.',
-      params: fileParam,
-      response: {
-        200: Bytes('The original bytes'),
-        206: Bytes('The requested range of the bytes'),
-        304: { description: 'Not modified: the ETag in If-None-Match is current', type: 'null' },
-        ...errorResponses(401, 404, 416),
-      },
-    },
-    handler: (req, reply) => sendContent(files, req.params.id, req, reply),
-  })
+  for (const method of ['GET', 'HEAD'] as const) {
+    app.route({
+      method,
+      url: '/api/files/:id/content',
+      exposeHeadRoute: false,
+      // @fastify/swagger leaves HEAD routes out unless asked.
+      config: { swagger: { exposeHeadRoute: true } },
+      schema: contentSchema(method),
+      handler: (req, reply) => sendContent(files, req.params.id, req, reply),
+    })
+  }
 
   app.delete(
     '/api/files/:id',
     {
       schema: {
         tags: ['files'],
+        operationId: 'deleteFile',
         summary: 'Delete a file, its bytes, its image and the provider copy (editor)',
+        description: 'Editors and owners. Removes the file, its bytes, its image and the provider’s copy.',
         params: fileParam,
         response: { 200: Success, ...errorResponses(401, 403, 404) },
       },
@@ -138,6 +172,7 @@ function uploadRoute(deps: FilesRouteDeps) {
       {
         schema: {
           tags: ['files'],
+          operationId: 'uploadFile',
           summary: 'Upload a file',
           description:
             'The body is multipart/form-data with one part named `file` (its filename is the default name), ' +
@@ -145,7 +180,14 @@ function uploadRoute(deps: FilesRouteDeps) {
             'Raster images are queued for provisioning (`image.status` `pending`).',
           querystring: UploadQuery,
           body: UploadBodyDoc,
-          response: { 201: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 413, 415) },
+          response: {
+            201: {
+              $ref: 'File',
+              description: 'The stored file; a raster image is queued (`image.status` `pending`)',
+              headers: { Location: { type: 'string', description: '`/api/files/{id}`' } },
+            },
+            ...errorResponses(400, 401, 403, 404, 413, 415),
+          },
         },
         // The body is a stream the handler reads: its schema documents it and validates nothing.
         validatorCompiler: (route) => (route.httpPart === 'body' ? () => true : validate(route)),

@@ -87,6 +87,15 @@ export const FilesListQuery = Type.Object(
         description: 'Only files whose mime starts with this, such as `image/` or `image/png`.',
       }),
     ),
+    sha256: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{64}$',
+        description:
+          'Only files with exactly these bytes: the hex SHA-256 of the content (either case). ' +
+          'Uploads never de-duplicate; this lets a client check before it uploads.',
+        examples: ['9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -108,11 +117,11 @@ export const UploadBodyDoc = {
         },
       },
     },
-    'application/octet-stream': {
+    '*/*': {
       schema: {
         type: 'string',
         format: 'binary',
-        description: 'The raw bytes, under any content type but multipart/form-data.',
+        description: 'The raw bytes, under any content type but multipart/form-data (the type is ignored).',
       },
     },
   },

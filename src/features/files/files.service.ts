@@ -93,7 +93,7 @@ export class FilesService {
   async list(
     ctx: Ctx,
     req: PageRequest,
-    query: { workspaceId?: string; mime?: string },
+    query: { workspaceId?: string; mime?: string; sha256?: string },
   ): Promise<Page<FileObject>> {
     const { principal } = ctx
     let scope: FileFilters['scope']
@@ -103,7 +103,12 @@ export class FilesService {
     } else {
       scope = principal.role === 'admin' ? { kind: 'all' } : { kind: 'member', userId: principal.userId }
     }
-    const filters: FileFilters = { scope, mimePrefix: query.mime?.toLowerCase(), ids: req.ids }
+    const filters: FileFilters = {
+      scope,
+      mimePrefix: query.mime?.toLowerCase(),
+      sha256: query.sha256?.toLowerCase(),
+      ids: req.ids,
+    }
     return mapPage(await this.repo.page(filters, req), toFile)
   }
 

@@ -32,6 +32,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     {
       schema: {
         tags: ['images'],
+        operationId: 'listImages',
         summary: 'List images',
         description:
           'List images in a workspace. Images are filtered rows from the unified file model — each row is a file with an `image/*` mime that has been provisioned into the image provider. Newest first.',
@@ -56,7 +57,9 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     {
       schema: {
         tags: ['images'],
+        operationId: 'getImage',
         summary: 'Get image',
+        description: 'An image the caller can see; any other id is 404.',
         params: ImageIdParams("The image's prefixed ID (e.g. `img_...`)."),
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
@@ -69,6 +72,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     {
       schema: {
         tags: ['images'],
+        operationId: 'getImageByFile',
         summary: 'Get image by file id',
         description:
           'Resolve the image (if any) bound to a given file. Used by file-detail UIs that know the file id but not the image id.',
@@ -84,6 +88,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     {
       schema: {
         tags: ['images'],
+        operationId: 'deleteImage',
         summary: 'Delete image',
         description:
           "Delete the image projection (the underlying file is unaffected). Removes the provider's copy with its variants; editor or higher.",

@@ -48,7 +48,7 @@ export const Image = Type.Object(
 )
 
 export const ImagePage = Type.Object(
-  { data: Type.Array(Type.Ref('Image')), pageInfo: PageInfo },
+  { data: Type.Array(Type.Ref('Image')), pageInfo: Type.Ref('PageInfo') },
   {
     examples: [
       {

@@ -18,7 +18,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'createWorkspace',
         summary: 'Create a workspace; the caller becomes its owner',
+        description: 'Any user may create one and becomes its owner.',
         body: WorkspaceBody,
         response: { 201: Type.Ref('Workspace'), ...errorResponses(400, 401) },
       },
@@ -31,7 +33,10 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'listWorkspaces',
         summary: 'List visible workspaces',
+        description:
+          'The workspaces the caller is a member of (admins: all), newest first, each with the caller’s `role`.',
         querystring: ListQuery,
         response: { 200: Page(Type.Ref('Workspace')), ...errorResponses(400, 401) },
       },
@@ -44,7 +49,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'getWorkspace',
         summary: 'Get a workspace',
+        description: 'A workspace the caller can see; any other id is 404.',
         params: wsParam,
         response: { 200: Type.Ref('Workspace'), ...errorResponses(401, 404) },
       },
@@ -57,7 +64,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'renameWorkspace',
         summary: 'Rename a workspace (owner)',
+        description: 'Owners only.',
         params: wsParam,
         body: WorkspaceBody,
         response: { 200: Type.Ref('Workspace'), ...errorResponses(400, 401, 403, 404) },
@@ -71,7 +80,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'deleteWorkspace',
         summary: 'Delete a workspace with its files and images (owner)',
+        description: 'Owners only. Removes its files, their bytes, images and provider copies.',
         params: wsParam,
         response: { 200: Success, ...errorResponses(401, 403, 404) },
       },
@@ -84,7 +95,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'listMembers',
         summary: 'List the members of a workspace (newest first; ids filter by user id)',
+        description: 'Newest membership first; `ids` narrows by user id.',
         params: wsParam,
         querystring: ListQuery,
         response: { 200: Page(Type.Ref('Member')), ...errorResponses(400, 401, 404) },
@@ -101,7 +114,10 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'putMember',
         summary: 'Add a member or change their role (owner)',
+        description:
+          'Owners only. Adds the user with this role (201) or changes the role of a member (200); demoting the last owner is 409.',
         params: MemberParams,
         body: MemberBody,
         response: {
@@ -127,7 +143,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
     {
       schema: {
         tags: ['workspaces'],
+        operationId: 'removeMember',
         summary: 'Remove a member (owner, or the member themself)',
+        description: 'Owners, or the member themself. Removing the last owner is 409.',
         params: MemberParams,
         response: { 200: Success, ...errorResponses(401, 403, 404, 409) },
       },
