@@ -118,7 +118,7 @@ export async function buildApp(c: Container): Promise<App> {
   authRoutes(app, c)
   workspacesRoutes(app, c)
   filesRoutes(app, { files: c.files, cursors: c.cursors, maxUploadBytes: c.config.maxUploadBytes })
-  imagesRoutes(app, c)
+  imagesRoutes(app, { ...c, provision: (ctx, fileId) => c.files.provision(ctx, fileId) })
   // Served whatever the provider: images provisioned while it was `local` keep their URLs.
   deliveryRoutes(app, { delivery: c.delivery })
   return app

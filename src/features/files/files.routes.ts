@@ -10,7 +10,7 @@ import { validatorCompiler } from '../../http/validation.js'
 import { PROVISIONABLE_MIMES } from '../images/provisioning.js'
 import { etagOf, noneMatch, parseRange } from './conditional.js'
 import { contentDisposition } from './file-name.js'
-import { FileObject, FilesListQuery, ProvisionBody, UploadBodyDoc, UploadQuery } from './files.schemas.js'
+import { FileObject, FilesListQuery, UploadBodyDoc, UploadQuery } from './files.schemas.js'
 import type { FilesService } from './files.service.js'
 import { openUploadBody } from './upload-body.js'
 import { lingerThenClose } from './upload-stream.js'
@@ -89,22 +89,6 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
         files.list(ctxOf(req), page, { workspaceId: workspace_id, mime, sha256 }),
       )
     },
-  )
-
-  app.post(
-    '/api/images',
-    {
-      schema: {
-        tags: ['images'],
-        operationId: 'provisionImage',
-        summary: 'Provision a file (again)',
-        description:
-          'Provisions the image of a file that has none, e.g. after a delete or a failure; editor or higher. Answers 202 with the file, its `image.status` `pending`; a new image gets a new `id` and `cfImageId`.',
-        body: ProvisionBody,
-        response: { 202: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 409) },
-      },
-    },
-    async (req, reply) => reply.code(202).send(await files.provision(ctxOf(req), req.body.fileId)),
   )
 
   app.get(

@@ -126,14 +126,3 @@ export const UploadBodyDoc = {
     },
   },
 }
-
-/** POST /api/images: provision a file (again); an images route, answered by the files feature since it acts on a file. */
-export const ProvisionBody = Type.Object(
-  {
-    fileId: Type.String({
-      description: 'The file to provision (again), e.g. after a delete or a failure.',
-      examples: ['fil_01jdx3k9z8y7x6w5v4t3s2r1q0'],
-    }),
-  },
-  { additionalProperties: false, examples: [{ fileId: 'fil_01jdx3k9z8y7x6w5v4t3s2r1q0' }] },
-)

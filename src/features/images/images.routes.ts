@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { ctxOf } from '../../http/auth.js'
+import type { Ctx } from '../../http/context.js'
 import type { CursorCodec } from '../../http/pagination.js'
 import { pageInfo, parseListQuery } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
@@ -12,6 +13,7 @@ import {
   ImageIdParams,
   ImagePage,
   ImagesListQuery,
+  ProvisionBody,
 } from './images.schemas.js'
 import type { ImagesService } from './images.service.js'
 
@@ -23,7 +25,17 @@ import type { ImagesService } from './images.service.js'
 const sendJson = (reply: FastifyReply, json: string) =>
   reply.type('application/json; charset=utf-8').send(json)
 
-export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: CursorCodec }) {
+export interface ImagesRouteDeps {
+  images: ImagesService
+  cursors: CursorCodec
+  /**
+   * POST /api/images: provisions a file (again) and answers the file. The
+   * files feature does it (FilesService.provision); images never import files.
+   */
+  provision: (ctx: Ctx, fileId: string) => Promise<unknown>
+}
+
+export function imagesRoutes(app: App, deps: ImagesRouteDeps) {
   const { images, cursors } = deps
   app.addSchema(Image)
 
@@ -97,5 +109,21 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
       },
     },
     (req) => images.delete(ctxOf(req), req.params.id),
+  )
+
+  app.post(
+    '/api/images',
+    {
+      schema: {
+        tags: ['images'],
+        operationId: 'provisionImage',
+        summary: 'Provision a file (again)',
+        description:
+          'Provisions the image of a file that has none, e.g. after a delete or a failure; editor or higher. Answers 202 with the file, its `image.status` `pending`; a new image gets a new `id` and `cfImageId`.',
+        body: ProvisionBody,
+        response: { 202: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.code(202).send(await deps.provision(ctxOf(req), req.body.fileId)),
   )
 }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { DateTime, ListQuery, PageInfo } from '../../http/schemas.js'
+import { DateTime, ListQuery } from '../../http/schemas.js'
 
 // Parameter descriptions are the seed page's (seed/images.md), word for word.
 
@@ -92,6 +92,16 @@ export const ByFileParams = Type.Object(
     }),
   },
   { additionalProperties: false },
+)
+
+export const ProvisionBody = Type.Object(
+  {
+    fileId: Type.String({
+      description: 'The file to provision (again), e.g. after a delete or a failure.',
+      examples: ['fil_01jdx3k9z8y7x6w5v4t3s2r1q0'],
+    }),
+  },
+  { additionalProperties: false, examples: [{ fileId: 'fil_01jdx3k9z8y7x6w5v4t3s2r1q0' }] },
 )
 
 export const DeleteResult = Type.Object({ success: Type.Boolean() }, { examples: [{ success: true }] })
