@@ -11,7 +11,7 @@ export interface BenchConfig {
   dbs: ('sqlite' | 'postgres')[]
   /** Seconds of load per endpoint and server. */
   duration: number
-  /** Slices each endpoint's load is cut into, alternating bare and Pictura. */
+  /** Slices each endpoint's load is cut into, alternating the baseline and Pictura. */
   rounds: number
   /** Seconds of warm-up per endpoint and server, all endpoints first (JIT, page cache). */
   warmup: number

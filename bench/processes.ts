@@ -85,11 +85,12 @@ export function pictura(
   return startServer(name, [path.join(repoRoot, 'dist/src/main.js'), 'serve'], env, { nodeArgs })
 }
 
-/** The V8 flags `npm start` and the `pictura` command run the server with; the bare server gets them too. */
+/** The V8 flags `npm start` and the `pictura` command run the server with; the baseline gets them too. */
 const V8_FLAGS = ['--max-semi-space-size=8']
 
-export function bare(env: Record<string, string>): Promise<Server> {
-  return startServer('bare', [path.join(repoRoot, 'bench/bare-server.ts')], env, {
+/** The independent baseline (bench/baseline/server.ts), run through tsx as the bench itself is. */
+export function baseline(env: Record<string, string>): Promise<Server> {
+  return startServer('baseline', [path.join(repoRoot, 'bench/baseline/server.ts')], env, {
     nodeArgs: [...V8_FLAGS, '--import', 'tsx'],
   })
 }

@@ -4,6 +4,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
 import { hashSecret, mintSecret } from '../src/features/auth/tokens.js'
+import { imageHead } from '../src/features/images/image-json.js'
 import { migrateToLatest, openDatabase } from '../src/platform/db/database.js'
 import type { FileTable, ImageTable } from '../src/platform/db/tables.js'
 import { newId } from '../src/shared/ids.js'
@@ -40,7 +41,8 @@ interface SeedMeta {
   cursorSecret: string
 }
 
-const SEED_VERSION = 1
+// 2: images carry their JSON head (images.json).
+const SEED_VERSION = 2
 const BASE_TIME = Date.parse('2024-01-01T00:00:00Z')
 const STEP_MS = 30_000
 /** The member sees the big workspace and this many small ones. */
@@ -74,6 +76,7 @@ const IMAGE_COLUMNS = [
   'exif',
   'exif_gps',
   'created_at',
+  'json',
 ] as const satisfies readonly (keyof ImageTable)[]
 
 const CAMERAS = [
@@ -144,6 +147,20 @@ function* generate(plan: Plan): Generator<Row> {
     const taken = new Date(t - 86_400_000).toISOString().slice(0, 19)
     const withExif = i % 10 < 3
     const portrait = i % 7 === 0
+    const image = {
+      id: imageId,
+      file_id: fileId,
+      workspace_id: ws,
+      provider: 'local',
+      cf_image_id: randomBytes(16).toString('hex'),
+      width: portrait ? 4160 : 6240,
+      height: portrait ? 6240 : 4160,
+      size,
+      exif: withExif ? exifFor(i, taken) : '{}',
+      exif_gps:
+        withExif && i % 20 === 0 ? JSON.stringify({ GPSLatitude: 48.8584, GPSLongitude: 2.2945 }) : null,
+      created_at: new Date(t + 2_000).toISOString(),
+    }
     yield {
       file: {
         id: fileId,
@@ -159,20 +176,7 @@ function* generate(plan: Plan): Generator<Row> {
         image_id: imageId,
         image_error: null,
       },
-      image: {
-        id: imageId,
-        file_id: fileId,
-        workspace_id: ws,
-        provider: 'local',
-        cf_image_id: randomBytes(16).toString('hex'),
-        width: portrait ? 4160 : 6240,
-        height: portrait ? 6240 : 4160,
-        size,
-        exif: withExif ? exifFor(i, taken) : '{}',
-        exif_gps:
-          withExif && i % 20 === 0 ? JSON.stringify({ GPSLatitude: 48.8584, GPSLongitude: 2.2945 }) : null,
-        created_at: new Date(t + 2_000).toISOString(),
-      },
+      image: { ...image, json: imageHead(image) },
     }
   }
 }
@@ -431,6 +435,7 @@ async function buildPostgres(cfg: BenchConfig, client: pg.Client, schema: string
     'integer',
     'integer',
     'bigint',
+    'text',
     'text',
     'text',
     'text',

@@ -1,6 +1,6 @@
 import { PicturaError } from './errors.js'
-import type { components } from './schema.js'
 import { nodePost } from './node-http.js'
+import type { components } from './schema.js'
 import type { Fetch } from './transport.js'
 
 export type FileObject = components['schemas']['File']

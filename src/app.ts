@@ -12,20 +12,13 @@ import { filesRoutes } from './features/files/files.routes.js'
 import { imagesRoutes } from './features/images/images.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
+import { admitRequests } from './http/auth.js'
 import { errorHandler, sendError } from './http/error-handler.js'
-import { requestIds } from './http/request-id.js'
 import { swaggerOptions, swaggerUiOptions } from './http/openapi.js'
+import { requestIds } from './http/request-id.js'
 import { ErrorBody, PageInfo } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
-import type { Principal } from './http/context.js'
-import type { CachedReads } from './platform/db/read-cache.js'
 import { AppError } from './shared/errors.js'
-
-const PUBLIC_PATHS = new Set(['/api/openapi.json'])
-const pathOf = (url: string) => {
-  const q = url.indexOf('?')
-  return q < 0 ? url : url.slice(0, q)
-}
 
 /** Builds the HTTP app on a container; never listens, so tests drive it with inject(). */
 export async function buildApp(c: Container): Promise<App> {
@@ -50,9 +43,6 @@ export async function buildApp(c: Container): Promise<App> {
   )
   app.setErrorHandler(errorHandler(c.log))
   app.setNotFoundHandler((_req, reply) => sendError(reply, new AppError('not_found', 'Route not found')))
-  app.decorateRequest('principal', null)
-  app.decorateRequest('reads', undefined)
-  app.decorateRequest('reverify', undefined)
   app.addSchema(ErrorBody)
   app.addSchema(PageInfo)
 
@@ -74,49 +64,12 @@ export async function buildApp(c: Container): Promise<App> {
       maxAge: 600,
     })
   }
-  // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
-  // One version check per request: its token and roles come from the cache as of now. A callback hook,
-  // not an async one: with a known token on SQLite the whole check is synchronous and costs no promise.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
-    if (!req.url.startsWith('/api/') || req.method === 'OPTIONS' || PUBLIC_PATHS.has(pathOf(req.url)))
-      return done()
-    const admit = (reads: CachedReads, principal: Principal) => {
-      req.reads = reads
-      req.principal = principal
-    }
-    const counted = () => c.rateLimiter.take(req.principal!.tokenId)
-    // Admission on a snapshot asked of the database (taken here unless given).
-    const verified = async (reads = c.reads.snapshot()) => {
-      const r = await reads
-      admit(r, await c.tokens.authenticate(req.headers.authorization, r))
-    }
-    try {
-      // A read that confirms what it answers needs no version check of its own (see ReadCache.lastSnapshot).
-      const last = req.routeOptions.config.confirmsReads ? c.reads.lastSnapshot() : undefined
-      const tentative = last && c.tokens.cachedPrincipal(req.headers.authorization, last)
-      if (last && tentative) {
-        admit(last, tentative)
-        counted()
-        req.reverify = verified
-        return done()
-      }
-      const reads = c.reads.snapshot()
-      if (!(reads instanceof Promise)) {
-        const principal = c.tokens.cachedPrincipal(req.headers.authorization, reads)
-        if (principal) {
-          admit(reads, principal)
-          counted()
-          return done()
-        }
-      }
-      verified(reads)
-        .then(counted)
-        .then(() => done(), done)
-    } catch (err) {
-      done(err as Error)
-    }
+    done()
   })
+  // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).
+  admitRequests(app, c)
 
   await app.register(swagger, swaggerOptions(c.config.publicUrl))
   await app.register(swaggerUi, swaggerUiOptions)
@@ -165,7 +118,7 @@ export async function buildApp(c: Container): Promise<App> {
   authRoutes(app, c)
   workspacesRoutes(app, c)
   filesRoutes(app, { files: c.files, cursors: c.cursors, maxUploadBytes: c.config.maxUploadBytes })
-  imagesRoutes(app, c)
+  imagesRoutes(app, { ...c, provision: (ctx, fileId) => c.files.provision(ctx, fileId) })
   // Served whatever the provider: images provisioned while it was `local` keep their URLs.
   deliveryRoutes(app, { delivery: c.delivery })
   return app

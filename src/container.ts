@@ -14,13 +14,13 @@ import {
 } from './features/images/provision.job.js'
 import { Access } from './features/workspaces/access.js'
 import { WorkspacesService } from './features/workspaces/workspaces.service.js'
-import { CursorCodec } from './http/cursor.js'
-import { RateLimiter } from './http/rate-limit.js'
+import { RateLimiter } from './http/auth.js'
+import { CursorCodec } from './http/pagination.js'
 import type { BlobStore } from './platform/blob-store/blob-store.js'
 import { FsBlobStore } from './platform/blob-store/fs-blob-store.js'
 import { RecentBlobs } from './platform/blob-store/recent-blobs.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
-import { carriesReadVersion, ReadCache } from './platform/db/read-cache.js'
+import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
@@ -76,11 +76,11 @@ export async function createContainer(
   const clock = options.clock ?? systemClock
   const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
   // The reads every request makes (its token, its roles), kept until anything is written.
-  const reads = new ReadCache(database.version, { confirmable: carriesReadVersion(database.db) })
+  const reads = new ReadCache(database.version)
   const access = new Access(db)
   const queue = new DbJobQueue(db, database.capabilities)
   const jobHandlers = new Map<string, JobHandler>()
-  const base = { db, clock, cursors }
+  const base = { db, clock }
   const blobs: BlobStore = new RecentBlobs(
     config.s3 ? await openS3(config.s3) : new FsBlobStore(path.join(config.dataDir, 'blobs')),
   )
@@ -90,7 +90,6 @@ export async function createContainer(
     blobs,
     queue,
     access,
-    cursors,
     clock,
     log,
     maxUploadBytes: config.maxUploadBytes,
@@ -154,8 +153,6 @@ export async function createContainer(
     files,
     images: new ImagesService({
       db,
-      capabilities: database.capabilities,
-      cursors,
       access,
       queue,
       exifGps: config.exifGps,

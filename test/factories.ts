@@ -5,8 +5,8 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { LightMyRequestResponse } from 'fastify'
 import { FilesRepository } from '../src/features/files/files.repository.js'
-import { ImagesRepository } from '../src/features/images/images.repository.js'
-import type { FileTable, ImageStatus, ImageTable } from '../src/platform/db/tables.js'
+import { ImagesRepository, type NewImage } from '../src/features/images/images.repository.js'
+import type { FileTable, ImageStatus } from '../src/platform/db/tables.js'
 import { Worker } from '../src/platform/jobs/worker.js'
 import { newId } from '../src/shared/ids.js'
 import { createTestEnv, type TestEnv } from './harness.js'
@@ -244,9 +244,9 @@ export async function newImage(
   t: TestEnv,
   workspaceId: string,
   opts: NewImageOptions = {},
-): Promise<ImageTable> {
+): Promise<NewImage> {
   const fileId = opts.fileId ?? (await newFile(t, workspaceId, { status: 'pending', size: opts.size })).id
-  const row: ImageTable = {
+  const row: NewImage = {
     id: newId('img'),
     file_id: fileId,
     workspace_id: workspaceId,

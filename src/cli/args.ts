@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 
 /** A command used wrongly: the CLI prints it with the command's usage and exits 2. */
 export class UsageError extends Error {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { ImagesRepository, imageList } from '../../src/features/images/images.repository.js'
+import { ImagesRepository } from '../../src/features/images/images.repository.js'
 import {
   addMember,
   type Client,
@@ -215,19 +215,23 @@ test('a member pages across their workspaces; an admin across all, totals exact'
 
 test('a page of images carries its total from its own statement; only an empty one asks apart', async () => {
   const { ws, newestFirst } = await seeded(3)
-  const rows = (await imageList.page(t.c.db, { scope: [ws.id] }, 2)) as { id: string; page_total?: unknown }[]
+  const repo = new ImagesRepository()
+  const page = await repo.page(t.c.db, [ws.id], { limit: 2 })
   assert.deepEqual(
-    rows.map((r) => r.id),
+    page.rows.map((r) => r.id),
     newestFirst.slice(0, 2),
   )
+  assert.equal(page.total, 3)
   assert.ok(
-    rows.every((r) => Number(r.page_total) === 3),
+    page.rows.every((r) => Number((r as { page_total?: unknown }).page_total) === 3),
     'every row of the page carries the total',
   )
-  const ids = (await imageList.page(t.c.db, { scope: [ws.id], ids: [newestFirst[0]!] }, 2)) as {
-    page_total?: unknown
-  }[]
-  assert.equal(Number(ids[0]!.page_total), 1, 'with ids, the count of those in the scope')
-  assert.deepEqual(await imageList.page(t.c.db, { scope: ['ws_00000000000000000000000000'] }, 2), [])
-  assert.equal(await new ImagesRepository().total(t.c.db, { scope: [ws.id] }), 3)
+  const ids = await repo.page(t.c.db, [ws.id], { limit: 2, ids: [newestFirst[0]!] })
+  assert.equal(ids.total, 1, 'with ids, the count of those in the scope')
+  const none = await repo.page(t.c.db, ['ws_00000000000000000000000000'], { limit: 2 })
+  assert.deepEqual(none.rows, [])
+  assert.equal(none.total, 0)
+  const alone = await repo.page(t.c.db, [ws.id], { limit: 2, after: newestFirst[2]! })
+  assert.deepEqual(alone.rows, [], 'nothing after the oldest')
+  assert.equal(alone.total, 3, 'an empty page asks for its total alone')
 })

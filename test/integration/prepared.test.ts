@@ -57,4 +57,17 @@ describe('prepared queries', () => {
     )
     await assert.rejects(async () => broken(t.c.db, 'alpha'), /an argument was altered/)
   })
+
+  test('a builder that branches on a string value fails loudly instead of dropping what it would bind', async () => {
+    // The branch sees a placeholder, never 'workspace': compiled as is it would lose its tenant filter.
+    const scoped = prepared((db, scope: { kind: string; workspaceId: string }) => {
+      let q = db.selectFrom('files').select('id')
+      if (scope.kind === 'workspace') q = q.where('workspace_id', '=', scope.workspaceId)
+      return q
+    })
+    await assert.rejects(
+      async () => scoped(t.c.db, { kind: 'workspace', workspaceId: 'ws_00000000000000000000000000' }),
+      /never bound/,
+    )
+  })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
-import type { ImageRow } from '../../src/features/images/images.repository.js'
+import type { NewImage } from '../../src/features/images/images.repository.js'
 import { ProvisionWrites } from '../../src/features/images/provision-writes.js'
 import { type ClaimedJob, JobKinds, type JobRun } from '../../src/platform/jobs/job-queue.js'
 import { Worker } from '../../src/platform/jobs/worker.js'
@@ -43,7 +43,7 @@ async function pendingFiles(n: number): Promise<Map<string, ClaimedJob>> {
   return byFile
 }
 
-const row = (fileId: string, id: string): ImageRow => ({
+const row = (fileId: string, id: string): NewImage => ({
   id,
   file_id: fileId,
   workspace_id: ws,

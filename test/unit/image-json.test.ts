@@ -1,44 +1,65 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type ImageView, imageJson, imagePageJson } from '../../src/features/images/images.schemas.js'
+import { type ImageFields, imageHead, imageJson, withGps } from '../../src/features/images/image-json.js'
 
 /** The hand-written JSON must be exactly what JSON.stringify makes of the same image, whatever the strings hold. */
 
-const view = (over: Partial<ImageView> = {}): ImageView => ({
+const fields = (over: Partial<ImageFields> = {}): ImageFields => ({
   id: 'img_01hkmtgmx0e07an8fpjf52ekny',
-  fileId: 'fil_01hkmtgjyge02bqt0seqb6n6kz',
-  workspaceId: 'ws_01hk153q4ge0291frhtcgvyeqx',
-  cfImageId: 'eb88de18d81cbae935475b2d54619ad1',
+  file_id: 'fil_01hkmtgjyge02bqt0seqb6n6kz',
+  workspace_id: 'ws_01hk153q4ge0291frhtcgvyeqx',
+  cf_image_id: 'eb88de18d81cbae935475b2d54619ad1',
   width: 6240,
   height: 4160,
   size: 3410081,
-  exifJson: '{"Make":"Canon","Note":"say \\"hi\\"\\n"}',
-  url: 'https://img.example.com:8443/cdn/eb88de18d81cbae935475b2d54619ad1/public',
-  createdAt: '2024-01-08T15:19:32.000Z',
+  exif: '{"Make":"Canon","Note":"say \\"hi\\"\\n"}',
   ...over,
 })
+const URL = 'https://img.example.com:8443/cdn/eb88de18d81cbae935475b2d54619ad1/public'
+const CREATED = '2024-01-08T15:19:32.000Z'
 
-const expected = (v: ImageView) => {
-  const { exifJson, ...rest } = v
-  const { url, createdAt, ...head } = rest
-  return JSON.stringify({ ...head, exif: JSON.parse(exifJson), url, createdAt })
-}
+const expected = (f: ImageFields, url = URL, createdAt = CREATED) =>
+  JSON.stringify({
+    id: f.id,
+    fileId: f.file_id,
+    workspaceId: f.workspace_id,
+    cfImageId: f.cf_image_id,
+    width: f.width,
+    height: f.height,
+    size: f.size,
+    exif: JSON.parse(f.exif),
+    url,
+    createdAt,
+  })
 
-test('imageJson equals JSON.stringify for plain and hostile strings', () => {
+test('an image head with its url and date equals JSON.stringify, for plain and hostile strings', () => {
   const hostile = ['a"b', 'back\\slash', 'line\nbreak', '\u2028', 'é', '<script>', '', 'tab\there', '\u0000']
-  assert.equal(imageJson(view()), expected(view()))
+  assert.equal(imageJson(imageHead(fields()), URL, CREATED), expected(fields()))
   for (const h of hostile) {
-    for (const field of ['id', 'fileId', 'workspaceId', 'cfImageId', 'url', 'createdAt'] as const) {
-      const v = view({ [field]: h })
-      assert.equal(imageJson(v), expected(v), `${field} = ${JSON.stringify(h)}`)
-      assert.deepEqual(JSON.parse(imageJson(v))[field], h)
+    for (const field of ['id', 'file_id', 'workspace_id', 'cf_image_id'] as const) {
+      const f = fields({ [field]: h })
+      assert.equal(imageJson(imageHead(f), URL, CREATED), expected(f), `${field} = ${JSON.stringify(h)}`)
     }
+    assert.equal(
+      imageJson(imageHead(fields()), h, CREATED),
+      expected(fields(), h),
+      `url = ${JSON.stringify(h)}`,
+    )
+    assert.equal(
+      imageJson(imageHead(fields()), URL, h),
+      expected(fields(), URL, h),
+      `createdAt = ${JSON.stringify(h)}`,
+    )
   }
 })
 
-test('imagePageJson is a page of imageJson with its pageInfo', () => {
-  const pageInfo = { total: 2, hasNextPage: false, hasPreviousPage: false, startCursor: 'a', endCursor: 'b' }
-  const json = imagePageJson({ data: [view(), view({ id: 'img_x"' })], pageInfo })
-  assert.deepEqual(JSON.parse(json).pageInfo, pageInfo)
-  assert.equal(JSON.parse(json).data[1].id, 'img_x"')
+test('an image without EXIF answers an empty object', () => {
+  assert.deepEqual(JSON.parse(imageJson(imageHead(fields({ exif: '' })), URL, CREATED)).exif, {})
+})
+
+test('withGps merges the GPS tags into exif and keeps every other field', () => {
+  const head = withGps(imageHead(fields()), '{"GPSLatitude":48.85}')
+  const image = JSON.parse(imageJson(head, URL, CREATED))
+  assert.deepEqual(image.exif, { Make: 'Canon', Note: 'say "hi"\n', GPSLatitude: 48.85 })
+  assert.deepEqual({ ...image, exif: undefined }, { ...JSON.parse(expected(fields())), exif: undefined })
 })

@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { ctxOf } from '../../http/auth.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { parseListQuery } from '../../http/pagination.js'
+import type { CursorCodec } from '../../http/pagination.js'
+import { listed } from '../../http/pagination.js'
 import { errorResponses, IdParam, ListQuery, Page, Success } from '../../http/schemas.js'
 import type { TokensService } from './tokens.service.js'
 import { CreatedToken, CreateTokenBody, CreateUserBody, Token, User } from './users.schemas.js'
@@ -59,7 +59,7 @@ export function authRoutes(
         response: { 200: Page(Type.Ref('User')), ...errorResponses(400, 401, 403) },
       },
     },
-    (req) => users.list(ctxOf(req), parseListQuery('users', 'usr', req.query, cursors)),
+    (req) => listed('users', 'usr', req.query, cursors, (page) => users.list(ctxOf(req), page)),
   )
 
   app.get(
@@ -121,7 +121,7 @@ export function authRoutes(
         response: { 200: Page(Type.Ref('Token')), ...errorResponses(400, 401) },
       },
     },
-    (req) => tokens.list(ctxOf(req), parseListQuery('tokens', 'tok', req.query, cursors)),
+    (req) => listed('tokens', 'tok', req.query, cursors, (page) => tokens.list(ctxOf(req), page)),
   )
 
   app.delete(

@@ -1,7 +1,6 @@
 import type { Ctx, Principal } from '../../http/context.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
+import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
 import type { CachedReads } from '../../platform/db/read-cache.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
@@ -35,7 +34,6 @@ export class TokensService {
     private readonly deps: {
       db: Db
       clock: Clock
-      cursors: CursorCodec
     },
   ) {
     this.tokens = new TokensRepository(deps.db)
@@ -50,15 +48,6 @@ export class TokensService {
     const key = tokenKey(authorization)
     const find = () => this.tokens.findByHash(key.hash)
     return this.principalOf(await (reads ? reads.through(key.cacheKey, find) : find()))
-  }
-
-  /**
-   * The same, answered from `reads` alone without waiting on anything: undefined
-   * when the token is not in the cache (then authenticate() looks it up).
-   */
-  cachedPrincipal(authorization: string | undefined, reads: CachedReads): Principal | undefined {
-    const row = reads.peek<TokenPrincipalRow>(tokenKey(authorization).cacheKey)
-    return row && this.principalOf(row)
   }
 
   private principalOf(row: TokenPrincipalRow | undefined): Principal {
@@ -104,16 +93,7 @@ export class TokensService {
 
   async list(ctx: Ctx, req: PageRequest) {
     const userId = ctx.principal.userId
-    const page = await paginate(
-      req,
-      {
-        ...this.tokens.listed(userId, req.ids),
-        keyOf: (r) => r.id,
-        total: () => this.tokens.count(userId, req.ids),
-      },
-      this.deps.cursors,
-    )
-    return { data: page.rows.map(toToken), pageInfo: page.pageInfo }
+    return mapPage(await this.tokens.page(userId, req), toToken)
   }
 
   /** Owners revoke their own tokens, admins any; someone else's token is simply not found. */

@@ -1,5 +1,5 @@
-import { keysetList } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
+import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
 import type { TokenTable, UserTable } from '../../platform/db/tables.js'
 
 export type UserRow = UserTable
@@ -50,15 +50,9 @@ export class UsersRepository {
     })
   }
 
-  /** The users list, for paginate. */
-  listed(ids?: readonly string[]) {
-    return { list: userList, db: this.db, args: { ids } }
-  }
-
-  async count(ids?: readonly string[]): Promise<number> {
-    let q = this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
-    if (ids) q = q.where('id', 'in', ids)
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** A page of the users list. */
+  page(req: PageRequest) {
+    return userList.read(this.db, { ids: req.ids }, req)
   }
 }
 
@@ -97,17 +91,8 @@ export class TokensRepository {
     return r.numDeletedRows > 0n
   }
 
-  /** A user's tokens list, for paginate. */
-  listed(userId: string, ids?: readonly string[]) {
-    return { list: tokenList, db: this.db, args: { userId, ids } }
-  }
-
-  async count(userId: string, ids?: readonly string[]): Promise<number> {
-    let q = this.db
-      .selectFrom('tokens')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', userId)
-    if (ids) q = q.where('id', 'in', ids)
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** A page of a user's tokens. */
+  page(userId: string, req: PageRequest) {
+    return tokenList.read(this.db, { userId, ids: req.ids }, req)
   }
 }

@@ -1,8 +1,7 @@
 import type { Ctx } from '../../http/context.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
 import { isUniqueViolation } from '../../platform/db/errors.js'
+import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
 import type { UserRole } from '../../platform/db/tables.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
@@ -24,7 +23,7 @@ export function requireAdmin(ctx: Ctx): void {
 export class UsersService {
   private readonly users: UsersRepository
 
-  constructor(private readonly deps: { db: Db; clock: Clock; cursors: CursorCodec }) {
+  constructor(private readonly deps: { db: Db; clock: Clock }) {
     this.users = new UsersRepository(deps.db)
   }
 
@@ -61,16 +60,7 @@ export class UsersService {
 
   async list(ctx: Ctx, req: PageRequest) {
     requireAdmin(ctx)
-    const page = await paginate(
-      req,
-      {
-        ...this.users.listed(req.ids),
-        keyOf: (r) => r.id,
-        total: () => this.users.count(req.ids),
-      },
-      this.deps.cursors,
-    )
-    return { data: page.rows.map(toUser), pageInfo: page.pageInfo }
+    return mapPage(await this.users.page(req), toUser)
   }
 
   async delete(ctx: Ctx, id: string) {

@@ -1,8 +1,7 @@
 import { type RawBuilder, sql } from 'kysely'
-import { keysetList } from '../../http/pagination.js'
 import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
-import { prepared } from '../../platform/db/prepared.js'
+import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
 import type { FileTable } from '../../platform/db/tables.js'
 import type { JobRow } from '../../platform/jobs/job-queue.js'
 
@@ -65,12 +64,28 @@ function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, 
   return q
 }
 
-const fileList = keysetList('files.id', filesOf)
-const countOf = prepared((db, args: FileListArgs) =>
-  filesOf(db, args)
-    .clearSelect()
-    .select((eb) => eb.fn.countAll<number>().as('n')),
-)
+/**
+ * How many files the arguments may see: from the counters when nothing but
+ * the scope filters, else a count of the matches.
+ */
+function totalOf(db: Executor, args: FileListArgs) {
+  if (args.mimePrefix !== undefined || args.sha256 !== undefined || args.ids !== undefined) {
+    return filesOf(db, args)
+      .clearSelect()
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+  }
+  // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+  let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(files), 0)`.as('n'))
+  if (args.workspaceId !== undefined) q = q.where('workspace_counters.workspace_id', '=', args.workspaceId)
+  if (args.memberId !== undefined) {
+    q = q.where('workspace_counters.workspace_id', 'in', (eb) =>
+      eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', args.memberId!),
+    )
+  }
+  return q
+}
+
+const fileList = keysetList('files.id', filesOf, totalOf)
 
 /**
  * File rows and `workspace_counters.files`, changed together in the caller's
@@ -131,29 +146,9 @@ export class FilesRepository {
     return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()
   }
 
-  /** The files list, for paginate. */
-  listed(filters: FileFilters) {
-    return { list: fileList, db: this.db, args: listArgs(filters) }
-  }
-
-  /** `pageInfo.total`: from the counters when nothing but the scope filters, else a count of the matches. */
-  async total(filters: FileFilters): Promise<number> {
-    if (filters.mimePrefix !== undefined || filters.sha256 !== undefined || filters.ids !== undefined) {
-      const [row] = await countOf(this.db, listArgs(filters))
-      return Number(row?.n ?? 0)
-    }
-    const { scope } = filters
-    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
-    let q = this.db
-      .selectFrom('workspace_counters')
-      .select(sql<number | string>`coalesce(sum(files), 0)`.as('n'))
-    if (scope.kind === 'workspace') q = q.where('workspace_id', '=', scope.workspaceId)
-    if (scope.kind === 'member') {
-      q = q.where('workspace_id', 'in', (eb) =>
-        eb.selectFrom('members').select('members.workspace_id').where('members.user_id', '=', scope.userId),
-      )
-    }
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** A page of the files list. */
+  page(filters: FileFilters, req: PageRequest) {
+    return fileList.read(this.db, listArgs(filters), req)
   }
 
   /**

@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { ctxOf } from '../../http/auth.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { parseListQuery } from '../../http/pagination.js'
+import type { CursorCodec } from '../../http/pagination.js'
+import { listed } from '../../http/pagination.js'
 import { errorResponses, IdParam, Page, Success } from '../../http/schemas.js'
 import { validatorCompiler } from '../../http/validation.js'
 import { PROVISIONABLE_MIMES } from '../images/provisioning.js'
@@ -84,12 +84,10 @@ export function filesRoutes(app: App, deps: FilesRouteDeps) {
       },
     },
     (req) => {
-      const { workspace_id, mime, sha256, ...list } = req.query
-      return files.list(ctxOf(req), parseListQuery('files', 'fil', list, cursors), {
-        workspaceId: workspace_id,
-        mime,
-        sha256,
-      })
+      const { workspace_id, mime, sha256, ...query } = req.query
+      return listed('files', 'fil', query, cursors, (page) =>
+        files.list(ctxOf(req), page, { workspaceId: workspace_id, mime, sha256 }),
+      )
     },
   )
 

@@ -1,17 +1,16 @@
 import type { Readable } from 'node:stream'
 import type { Ctx } from '../../http/context.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { BlobStore } from '../../platform/blob-store/blob-store.js'
 import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
+import { mapPage, type Page, type PageRequest } from '../../platform/db/keyset.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import type { Clock } from '../../shared/clock.js'
 import { AppError, errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
 import type { Logger } from '../../shared/logger.js'
 import { ImagesRepository } from '../images/images.repository.js'
-import { isProvisionable, provisioningJob } from '../images/provisioning.js'
+import { isProvisionable, provisioningJob, queueProvisioning } from '../images/provisioning.js'
 import type { Access } from '../workspaces/access.js'
 import { safeFileName } from './file-name.js'
 import { type FileFilters, type FileRow, FilesRepository } from './files.repository.js'
@@ -32,7 +31,6 @@ export interface FilesDeps {
   blobs: BlobStore
   queue: JobQueue
   access: Access
-  cursors: CursorCodec
   clock: Clock
   log: Logger
   maxUploadBytes: number
@@ -92,7 +90,11 @@ export class FilesService {
     }
   }
 
-  async list(ctx: Ctx, req: PageRequest, query: { workspaceId?: string; mime?: string; sha256?: string }) {
+  async list(
+    ctx: Ctx,
+    req: PageRequest,
+    query: { workspaceId?: string; mime?: string; sha256?: string },
+  ): Promise<Page<FileObject>> {
     const { principal } = ctx
     let scope: FileFilters['scope']
     if (query.workspaceId !== undefined) {
@@ -107,16 +109,7 @@ export class FilesService {
       sha256: query.sha256?.toLowerCase(),
       ids: req.ids,
     }
-    const page = await paginate(
-      req,
-      {
-        ...this.repo.listed(filters),
-        keyOf: (r) => r.id,
-        total: () => this.repo.total(filters),
-      },
-      this.deps.cursors,
-    )
-    return { data: page.rows.map(toFile), pageInfo: page.pageInfo }
+    return mapPage(await this.repo.page(filters, req), toFile)
   }
 
   async get(ctx: Ctx, id: string): Promise<FileObject> {
@@ -165,6 +158,33 @@ export class FilesService {
     })
     if (!deleted) throw errors.notFound('file')
     return { success: true }
+  }
+
+  /**
+   * Provisions (again) the image of a file that has none: after a delete or a
+   * failure (POST /api/images). Of two concurrent requests only one wins.
+   */
+  async provision(ctx: Ctx, fileId: string): Promise<FileObject> {
+    const { db, queue } = this.deps
+    const file = await this.visible(ctx, fileId, 'editor')
+    if (!isProvisionable(file.mime)) {
+      throw errors.invalid(`A file of type ${file.mime} cannot be provisioned as an image`, 'fileId')
+    }
+    const updated = await db.transaction().execute(async (trx) => {
+      if (!(await this.images.claimForProvisioning(trx, fileId))) return undefined
+      await queueProvisioning(trx, queue, file)
+      return this.repo.findById(trx, fileId)
+    })
+    if (!updated) {
+      const now = await this.repo.findById(db, fileId)
+      if (!now) throw errors.notFound('file')
+      throw errors.conflict(
+        now.image_status === 'ready'
+          ? 'The file already has an image'
+          : 'The file is already being provisioned',
+      )
+    }
+    return toFile(updated)
   }
 
   /** The workspace purge: runs inside the workspace-delete transaction (WorkspacePurge). */

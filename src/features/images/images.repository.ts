@@ -1,75 +1,60 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Executor } from '../../platform/db/executor.js'
-import { keysetList } from '../../http/pagination.js'
+import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
 import { prepared } from '../../platform/db/prepared.js'
-import { chain, type Maybe } from '../../shared/maybe.js'
-import { carriesReadVersion, READ_VERSION } from '../../platform/db/read-cache.js'
 import type { ImageTable } from '../../platform/db/tables.js'
+import { imageHead } from './image-json.js'
 
 export type ImageRow = ImageTable
+/** An image as provisioning makes it; the repository writes its JSON head (see image-json.ts). */
+export type NewImage = Omit<ImageTable, 'json'>
 
 /** Workspaces a list may read: null for every workspace (admins). */
 export type WorkspaceScope = readonly string[] | null
 
-const IMAGE_COLUMNS = [
+/** What the API's reads need of an image: its JSON head and what completes it, and its workspace. */
+export interface ImageRead {
+  id: string
+  workspace_id: string
+  json: string
+  provider: string
+  cf_image_id: string
+  exif_gps: string | null
+  created_at: string
+}
+
+const READ_COLUMNS = [
   'images.id',
-  'images.file_id',
   'images.workspace_id',
+  'images.json',
   'images.provider',
   'images.cf_image_id',
-  'images.width',
-  'images.height',
-  'images.size',
-  'images.exif',
   'images.exif_gps',
   'images.created_at',
 ] as const
 
-/** Image rows as the API's reads select them: on PostgreSQL with the read cache's version (READ_VERSION). */
-const imageRows = (db: Executor) =>
-  db
-    .selectFrom('images')
-    .select(IMAGE_COLUMNS)
-    .$if(carriesReadVersion(db), (q) => q.select(READ_VERSION))
+const imageRows = (db: Executor) => db.selectFrom('images').select(READ_COLUMNS)
 
 // The API's hottest queries: compiled once (per shape, for the lists).
 const byId = prepared((db, id: string) => imageRows(db).where('images.id', '=', id))
 const byFileId = prepared((db, fileId: string) => imageRows(db).where('images.file_id', '=', fileId))
 
 /** What an images list may read: a scope of workspaces (null: every one, for admins), optionally narrowed to ids. */
-export interface ImageListArgs {
+interface ImageListArgs {
   scope: WorkspaceScope
   ids?: readonly string[]
 }
 
 /**
- * How many images the arguments may see: with `ids` (at most 100) a count of
- * those rows inside the scope, which is as cheap as the counters; else the
- * per-workspace counters, never a count of image rows.
+ * The rows a list pages through, newest first. A scope of workspaces becomes
+ * `workspace_id IN (...)`, served by the (workspace_id, id) index or, when the
+ * scope holds most rows, by the primary key with a filter (the planners
+ * choose; both bounded by the LIMIT); no scope walks the primary key. The
+ * total: with `ids` (at most 100) a count of those rows inside the scope,
+ * which is as cheap as the counters; else the per-workspace counters, never a
+ * count of image rows.
  */
-const totalOf = (db: Executor, { scope, ids }: ImageListArgs) => {
-  if (ids) {
-    let q = db
-      .selectFrom('images as counted')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('counted.id', 'in', ids)
-    if (scope) q = q.where('counted.workspace_id', 'in', scope)
-    return q
-  }
-  // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
-  let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
-  if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)
-  return q
-}
-
-/**
- * The rows a list may page through, for the keyset on `images.id`, each page
- * with its total. A scope of workspaces becomes `workspace_id IN (...)`,
- * served by the (workspace_id, id) index or, when the scope holds most rows, by
- * the primary key with a filter (the planners choose; both bounded by the
- * LIMIT); no scope walks the primary key.
- */
-export const imageList = keysetList(
+const imageList = keysetList(
   'images.id',
   (db, { scope, ids }: ImageListArgs) => {
     let q = imageRows(db)
@@ -77,11 +62,23 @@ export const imageList = keysetList(
     if (ids) q = q.where('images.id', 'in', ids)
     return q
   },
-  totalOf,
+  (db, { scope, ids }) => {
+    if (ids) {
+      let q = db
+        .selectFrom('images as counted')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('counted.id', 'in', ids)
+      if (scope) q = q.where('counted.workspace_id', 'in', scope)
+      return q
+    }
+    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+    let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
+    if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)
+    return q
+  },
 )
 
-/** The total alone, for a page with no rows to carry it. */
-const totalAlone = prepared(totalOf)
+const withHead = (row: NewImage): ImageRow => ({ ...row, json: imageHead(row) })
 
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
@@ -90,7 +87,7 @@ const totalAlone = prepared(totalOf)
  */
 export class ImagesRepository {
   /** Inserts the image and binds it to its file; false when the file already has one (a job that ran twice). */
-  async insert(trx: Executor, row: ImageRow): Promise<boolean> {
+  async insert(trx: Executor, row: NewImage): Promise<boolean> {
     return (await this.insertMany(trx, [row])).has(row.id)
   }
 
@@ -100,11 +97,11 @@ export class ImagesRepository {
    * ids inserted; a file that already has an image keeps it. The files must
    * be distinct.
    */
-  async insertMany(trx: Executor, rows: readonly ImageRow[]): Promise<Set<string>> {
+  async insertMany(trx: Executor, rows: readonly NewImage[]): Promise<Set<string>> {
     if (rows.length === 0) return new Set()
     const inserted = await trx
       .insertInto('images')
-      .values([...rows])
+      .values(rows.map(withHead))
       .onConflict((oc) => oc.column('file_id').doNothing())
       .returning(['id', 'file_id'])
       .execute()
@@ -143,10 +140,11 @@ export class ImagesRepository {
    */
   async insertWaiting(
     db: Executor,
-    rows: readonly ImageRow[],
+    images: readonly NewImage[],
     also: RawBuilder<unknown> | null,
   ): Promise<Set<string>> {
-    if (rows.length === 0 && !also) return new Set()
+    if (images.length === 0 && !also) return new Set()
+    const rows = images.map(withHead)
     const column = <K extends keyof ImageRow>(key: K) => rows.map((r) => r[key])
     const { rows: inserted } = await sql<{ id: string }>`
       with input as (
@@ -154,8 +152,8 @@ export class ImagesRepository {
           ${column('id')}::text[], ${column('file_id')}::text[], ${column('workspace_id')}::text[],
           ${column('provider')}::text[], ${column('cf_image_id')}::text[], ${column('width')}::integer[],
           ${column('height')}::integer[], ${column('size')}::bigint[], ${column('exif')}::text[],
-          ${column('exif_gps')}::text[], ${column('created_at')}::text[]
-        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at)
+          ${column('exif_gps')}::text[], ${column('created_at')}::text[], ${column('json')}::text[]
+        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at, json)
       ),
       waiting as (
         select files.id from files
@@ -163,7 +161,7 @@ export class ImagesRepository {
         order by files.id for update
       ),
       inserted as (
-        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at)
+        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at, json)
         select input.* from input join waiting on waiting.id = input.file_id
         on conflict (file_id) do nothing
         returning id, file_id, workspace_id
@@ -199,19 +197,17 @@ export class ImagesRepository {
 
   // Reads
 
-  findById(db: Executor, id: string): Maybe<ImageRow | undefined> {
-    return chain(byId(db, id), (rows) => rows[0])
+  async findById(db: Executor, id: string): Promise<ImageRead | undefined> {
+    return (await byId(db, id))[0]
   }
 
-  findByFileId(db: Executor, fileId: string): Maybe<ImageRow | undefined> {
-    return chain(byFileId(db, fileId), (rows) => rows[0])
+  async findByFileId(db: Executor, fileId: string): Promise<ImageRead | undefined> {
+    return (await byFileId(db, fileId))[0]
   }
 
-  /** `pageInfo.total` (see totalOf); a page with rows carries it already. */
-  async total(db: Executor, args: ImageListArgs): Promise<number> {
-    if (args.ids?.length === 0) return 0
-    const [row] = await totalAlone(db, args)
-    return Number(row?.n ?? 0)
+  /** A page of the images in `scope` (see imageList). */
+  page(db: Executor, scope: WorkspaceScope, req: PageRequest) {
+    return imageList.read(db, { scope, ids: req.ids }, req)
   }
 
   // The file side of an image (the image_* columns of files)

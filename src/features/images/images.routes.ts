@@ -1,9 +1,10 @@
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
-import { confirmedRead, ctxOf } from '../../http/auth.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { parseListQuery } from '../../http/pagination.js'
+import { ctxOf } from '../../http/auth.js'
+import type { Ctx } from '../../http/context.js'
+import type { CursorCodec } from '../../http/pagination.js'
+import { pageInfo, parseListQuery } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
 import {
   ByFileParams,
@@ -12,39 +13,35 @@ import {
   ImageIdParams,
   ImagePage,
   ImagesListQuery,
-  imageJson,
-  type ImageView,
-  imagePageJson,
   ProvisionBody,
 } from './images.schemas.js'
 import type { ImagesService } from './images.service.js'
-import { chain, type Maybe } from '../../shared/maybe.js'
 
 /**
- * List and get answer pre-built JSON (see imageJson): a string with a JSON content
- * type bypasses the response serializer, while the route schemas still document the shape.
+ * Images answer as JSON text (see image-json.ts): a string sent with a JSON
+ * content type bypasses the response serializer, while the route schemas
+ * still document the shape.
  */
 const sendJson = (reply: FastifyReply, json: string) =>
   reply.type('application/json; charset=utf-8').send(json)
 
-/**
- * Sends an image read as JSON text: at once when the read is complete (see
- * Maybe), so the handler returns nothing; else once it settles. A read that
- * fails throws or rejects, and Fastify's error handler answers either way.
- */
-const sendImage = (reply: FastifyReply, image: Maybe<ImageView>): Maybe<void> =>
-  chain(image, (i) => {
-    sendJson(reply, imageJson(i))
-  })
+export interface ImagesRouteDeps {
+  images: ImagesService
+  cursors: CursorCodec
+  /**
+   * POST /api/images: provisions a file (again) and answers the file. The
+   * files feature does it (FilesService.provision); images never import files.
+   */
+  provision: (ctx: Ctx, fileId: string) => Promise<unknown>
+}
 
-export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: CursorCodec }) {
+export function imagesRoutes(app: App, deps: ImagesRouteDeps) {
   const { images, cursors } = deps
   app.addSchema(Image)
 
   app.get(
     '/api/images',
     {
-      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         operationId: 'listImages',
@@ -57,17 +54,19 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
     },
     async (req, reply) => {
       const { workspace_id, ...query } = req.query
-      const page = await confirmedRead(req, (ctx) =>
-        images.list(ctx, parseListQuery('images', 'img', query, cursors), workspace_id),
+      const page = await images.list(
+        ctxOf(req),
+        parseListQuery('images', 'img', query, cursors),
+        workspace_id,
       )
-      return sendJson(reply, imagePageJson(page))
+      const info = JSON.stringify(pageInfo('images', page, cursors))
+      return sendJson(reply, `{"data":[${page.rows.join(',')}],"pageInfo":${info}}`)
     },
   )
 
   app.get(
     '/api/images/:id',
     {
-      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         operationId: 'getImage',
@@ -77,17 +76,12 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    (req, reply) =>
-      sendImage(
-        reply,
-        confirmedRead(req, (ctx) => images.get(ctx, req.params.id)),
-      ),
+    async (req, reply) => sendJson(reply, await images.get(ctxOf(req), req.params.id)),
   )
 
   app.get(
     '/api/images/by-file/:file_id',
     {
-      config: { confirmsReads: true },
       schema: {
         tags: ['images'],
         operationId: 'getImageByFile',
@@ -98,11 +92,7 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 200: Type.Ref('Image'), ...errorResponses(401, 404) },
       },
     },
-    (req, reply) =>
-      sendImage(
-        reply,
-        confirmedRead(req, (ctx) => images.byFile(ctx, req.params.file_id)),
-      ),
+    async (req, reply) => sendJson(reply, await images.byFile(ctxOf(req), req.params.file_id)),
   )
 
   app.delete(
@@ -134,6 +124,6 @@ export function imagesRoutes(app: App, deps: { images: ImagesService; cursors: C
         response: { 202: Type.Ref('File'), ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (req, reply) => reply.code(202).send(await images.provision(ctxOf(req), req.body.fileId)),
+    async (req, reply) => reply.code(202).send(await deps.provision(ctxOf(req), req.body.fileId)),
   )
 }

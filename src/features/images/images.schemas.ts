@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { DateTime, ListQuery, type PageInfo } from '../../http/schemas.js'
+import { DateTime, ListQuery } from '../../http/schemas.js'
 
 // Parameter descriptions are the seed page's (seed/images.md), word for word.
 
@@ -105,44 +105,3 @@ export const ProvisionBody = Type.Object(
 )
 
 export const DeleteResult = Type.Object({ success: Type.Boolean() }, { examples: [{ success: true }] })
-
-/** An image ready to answer: `exifJson` is the JSON text of its `exif` object, passed through as stored. */
-export interface ImageView {
-  id: string
-  fileId: string
-  workspaceId: string
-  cfImageId: string
-  width: number
-  height: number
-  size: number
-  exifJson: string
-  url: string
-  createdAt: string
-}
-
-/**
- * Hand-written JSON for the hot read paths (list and get): the stored EXIF text
- * goes out as is instead of JSON.parse + re-stringify per row (fast-json-stringify
- * cannot emit a pre-serialised object). Routes send the string with a JSON
- * content type, which Fastify passes through without its schema serializer; the
- * `Image` schema above stays the documented shape and keys are emitted in its order.
- */
-export function imageJson(i: ImageView): string {
-  // Ids, dates and URLs need no escaping, so one test of them all usually settles every string at once.
-  if (PLAIN.test(i.id + i.fileId + i.workspaceId + i.cfImageId + i.url + i.createdAt))
-    return `{"id":"${i.id}","fileId":"${i.fileId}","workspaceId":"${i.workspaceId}","cfImageId":"${i.cfImageId}","width":${i.width},"height":${i.height},"size":${i.size},"exif":${i.exifJson},"url":"${i.url}","createdAt":"${i.createdAt}"}`
-  const s = jsonString
-  return `{"id":${s(i.id)},"fileId":${s(i.fileId)},"workspaceId":${s(i.workspaceId)},"cfImageId":${s(i.cfImageId)},"width":${i.width},"height":${i.height},"size":${i.size},"exif":${i.exifJson},"url":${s(i.url)},"createdAt":${s(i.createdAt)}}`
-}
-
-/** Characters a JSON string may hold as they are (ids, hex, ISO dates, URLs); anything else is escaped. */
-const PLAIN = /^[\w\-.:/+%~?=&@]*$/
-
-/** A string as JSON: quoted as is when nothing needs escaping, which is what ids, dates and URLs are. */
-function jsonString(value: string): string {
-  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)
-}
-
-export function imagePageJson(page: { data: ImageView[]; pageInfo: PageInfo }): string {
-  return `{"data":[${page.data.map(imageJson).join(',')}],"pageInfo":${JSON.stringify(page.pageInfo)}}`
-}

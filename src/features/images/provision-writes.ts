@@ -2,13 +2,13 @@ import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
 import type { JobQueue, JobRun } from '../../platform/jobs/job-queue.js'
 import type { Logger } from '../../shared/logger.js'
-import { type ImageRow, ImagesRepository } from './images.repository.js'
+import { ImagesRepository, type NewImage } from './images.repository.js'
 
 /** At most this many results share one transaction. */
 const MAX_BATCH = 64
 
 interface Pending {
-  row: ImageRow
+  row: NewImage
   run: JobRun | undefined
   resolve: (inserted: boolean) => void
   reject: (err: unknown) => void
@@ -42,7 +42,7 @@ export class ProvisionWrites {
    * (`run`) in the same commit. Resolves once committed: true when inserted,
    * false when the file went or got another image meanwhile.
    */
-  write(row: ImageRow, run: JobRun | undefined): Promise<boolean> {
+  write(row: NewImage, run: JobRun | undefined): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queued.push({ row, run, resolve, reject })
       if (this.writing) return
@@ -120,8 +120,8 @@ export class ProvisionWrites {
 }
 
 /** One image per file, the first offered: a job that runs twice at once offers the same file twice. */
-function onePerFile(batch: Pending[]): ImageRow[] {
-  const rows = new Map<string, ImageRow>()
+function onePerFile(batch: Pending[]): NewImage[] {
+  const rows = new Map<string, NewImage>()
   for (const p of batch) if (!rows.has(p.row.file_id)) rows.set(p.row.file_id, p.row)
   return [...rows.values()]
 }

@@ -3,7 +3,6 @@ import type { Db } from '../../platform/db/database.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
-import { chain, type Maybe } from '../../shared/maybe.js'
 
 const rank: Record<MemberRole, number> = { viewer: 1, editor: 2, owner: 3 }
 
@@ -21,16 +20,21 @@ export class Access {
   constructor(private readonly db: Db) {}
 
   /** Roles and visible workspaces come through the request's read cache (see ReadCache), when it has one. */
-  private cached<V>(ctx: Ctx, key: string, load: () => Promise<V | undefined>): Maybe<V | undefined> {
+  private cached<V>(ctx: Ctx, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     return ctx.reads ? ctx.reads.through(`access ${key}`, load) : load()
   }
 
-  /** The caller's access to a workspace; at once when its role is cached (see Maybe). */
-  workspace(ctx: Ctx, workspaceId: string, need: MemberRole, resource = 'workspace'): Maybe<WorkspaceAccess> {
+  /** The caller's access to a workspace. */
+  async workspace(
+    ctx: Ctx,
+    workspaceId: string,
+    need: MemberRole,
+    resource = 'workspace',
+  ): Promise<WorkspaceAccess> {
     if (!isId('ws', workspaceId)) throw errors.notFound(resource)
     const { userId } = ctx.principal
     if (ctx.principal.role === 'admin') {
-      const admin = this.cached(ctx, `a ${userId} ${workspaceId}`, () =>
+      const row = await this.cached(ctx, `a ${userId} ${workspaceId}`, () =>
         this.db
           .selectFrom('workspaces')
           .leftJoin('members', (j) =>
@@ -40,12 +44,10 @@ export class Access {
           .where('workspaces.id', '=', workspaceId)
           .executeTakeFirst(),
       )
-      return chain(admin, (row) => {
-        if (!row) throw errors.notFound(resource)
-        return { role: row.role }
-      })
+      if (!row) throw errors.notFound(resource)
+      return { role: row.role }
     }
-    const membership = this.cached(ctx, `m ${userId} ${workspaceId}`, () =>
+    const member = await this.cached(ctx, `m ${userId} ${workspaceId}`, () =>
       this.db
         .selectFrom('members')
         .select('role')
@@ -53,11 +55,9 @@ export class Access {
         .where('user_id', '=', userId)
         .executeTakeFirst(),
     )
-    return chain(membership, (member) => {
-      if (!member) throw errors.notFound(resource)
-      if (rank[member.role] < rank[need]) throw errors.forbidden()
-      return { role: member.role }
-    })
+    if (!member) throw errors.notFound(resource)
+    if (rank[member.role] < rank[need]) throw errors.forbidden()
+    return { role: member.role }
   }
 
   /** Workspace ids the caller may read; null means every workspace (admins). */

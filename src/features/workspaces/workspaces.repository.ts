@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely'
-import { keysetList } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
+import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
 import type { Database, MemberRole, WorkspaceTable } from '../../platform/db/tables.js'
 import { newId } from '../../shared/ids.js'
 
@@ -66,23 +66,9 @@ export class WorkspacesRepository {
     })
   }
 
-  /** Visible workspaces with the caller's role: all for admins (role null where not a member). */
-  listed(userId: string, all: boolean, ids?: readonly string[]) {
-    return { list: workspaceList, db: this.db, args: { userId, all, ids } }
-  }
-
-  async count(userId: string, all: boolean, ids?: readonly string[]): Promise<number> {
-    if (all) {
-      let q = this.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<number>().as('n'))
-      if (ids) q = q.where('id', 'in', ids)
-      return Number((await q.executeTakeFirstOrThrow()).n)
-    }
-    let q = this.db
-      .selectFrom('members')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', userId)
-    if (ids) q = q.where('workspace_id', 'in', ids)
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** A page of the visible workspaces with the caller's role: all for admins (role null where not a member). */
+  page(userId: string, all: boolean, req: PageRequest) {
+    return workspaceList.read(this.db, { userId, all, ids: req.ids }, req)
   }
 
   findById(id: string) {
@@ -104,18 +90,9 @@ export class WorkspacesRepository {
 
   // Members
 
-  /** A workspace's members list, for paginate. */
-  membersListed(workspaceId: string, userIds?: readonly string[]) {
-    return { list: memberList, db: this.db, args: { workspaceId, userIds } }
-  }
-
-  async countMembers(workspaceId: string, userIds?: readonly string[]): Promise<number> {
-    let q = this.db
-      .selectFrom('members')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('workspace_id', '=', workspaceId)
-    if (userIds) q = q.where('user_id', 'in', userIds)
-    return Number((await q.executeTakeFirstOrThrow()).n)
+  /** A page of a workspace's members (`ids` are user ids). */
+  membersPage(workspaceId: string, req: PageRequest) {
+    return memberList.read(this.db, { workspaceId, userIds: req.ids }, req)
   }
 
   findMember(workspaceId: string, userId: string) {

@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
 import { ctxOf } from '../../http/auth.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { parseListQuery } from '../../http/pagination.js'
+import type { CursorCodec } from '../../http/pagination.js'
+import { listed } from '../../http/pagination.js'
 import { errorResponses, IdParam, ListQuery, Page, Success } from '../../http/schemas.js'
 import { Member, MemberBody, MemberParams, Workspace, WorkspaceBody } from './workspaces.schemas.js'
 import type { WorkspacesService } from './workspaces.service.js'
@@ -41,7 +41,7 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
         response: { 200: Page(Type.Ref('Workspace')), ...errorResponses(400, 401) },
       },
     },
-    (req) => workspaces.list(ctxOf(req), parseListQuery('workspaces', 'ws', req.query, cursors)),
+    (req) => listed('workspaces', 'ws', req.query, cursors, (page) => workspaces.list(ctxOf(req), page)),
   )
 
   app.get(
@@ -104,7 +104,9 @@ export function workspacesRoutes(app: App, deps: { workspaces: WorkspacesService
       },
     },
     (req) =>
-      workspaces.members(ctxOf(req), req.params.id, parseListQuery('members', 'usr', req.query, cursors)),
+      listed('members', 'usr', req.query, cursors, (page) =>
+        workspaces.members(ctxOf(req), req.params.id, page),
+      ),
   )
 
   app.put(

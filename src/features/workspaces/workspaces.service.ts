@@ -1,7 +1,6 @@
 import type { Ctx } from '../../http/context.js'
-import type { CursorCodec } from '../../http/cursor.js'
-import { type PageRequest, paginate } from '../../http/pagination.js'
 import type { Db } from '../../platform/db/database.js'
+import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
@@ -28,7 +27,6 @@ export class WorkspacesService {
     private readonly deps: {
       db: Db
       clock: Clock
-      cursors: CursorCodec
       access: Access
       purge: WorkspacePurge
     },
@@ -45,16 +43,7 @@ export class WorkspacesService {
   async list(ctx: Ctx, req: PageRequest) {
     const { userId, role } = ctx.principal
     const all = role === 'admin'
-    const page = await paginate(
-      req,
-      {
-        ...this.repo.listed(userId, all, req.ids),
-        keyOf: (r) => r.id,
-        total: () => this.repo.count(userId, all, req.ids),
-      },
-      this.deps.cursors,
-    )
-    return { data: page.rows.map(toWorkspace), pageInfo: page.pageInfo }
+    return mapPage(await this.repo.page(userId, all, req), toWorkspace)
   }
 
   async get(ctx: Ctx, id: string) {
@@ -80,16 +69,7 @@ export class WorkspacesService {
 
   async members(ctx: Ctx, workspaceId: string, req: PageRequest) {
     await this.deps.access.workspace(ctx, workspaceId, 'viewer')
-    const page = await paginate(
-      req,
-      {
-        ...this.repo.membersListed(workspaceId, req.ids),
-        keyOf: (r) => r.id,
-        total: () => this.repo.countMembers(workspaceId, req.ids),
-      },
-      this.deps.cursors,
-    )
-    return { data: page.rows.map(toMember), pageInfo: page.pageInfo }
+    return mapPage(await this.repo.membersPage(workspaceId, req), toMember)
   }
 
   async putMember(ctx: Ctx, workspaceId: string, userId: string, role: MemberRole) {

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import {
@@ -11,18 +12,14 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type SqliteDatabase,
-  type SqliteStatement,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
   sql,
 } from 'kysely'
-import { createRequire } from 'node:module'
 import type pg from 'pg'
 import type { DbConfig } from '../../config.js'
 import { migrationProvider } from './migrations/index.js'
-import type { Maybe } from '../../shared/maybe.js'
-import { CACHED_TABLES } from './read-cache.js'
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
 import type { Database } from './tables.js'
 
@@ -39,14 +36,11 @@ export interface DatabaseHandle {
   readonly db: Db
   readonly capabilities: Capabilities
   /**
-   * A value that changes whenever the rows the read cache keeps may have
-   * changed, through this process or any other (see ReadCache): on SQLite the
-   * file's data_version (any commit of another connection) with this
-   * connection's writes to the cached tables, on PostgreSQL the
-   * read_version row that triggers move with every write to those tables.
-   * Null once the database is closed.
+   * The read cache's version (see ReadCache): the `read_version` counter that
+   * triggers move with every write to the tables the cache keeps, read
+   * outside any transaction. Null once the database is closed.
    */
-  version(): string | null | Promise<string | null>
+  version(): Promise<string | null>
   destroy(): Promise<void>
 }
 
@@ -54,10 +48,9 @@ export interface DatabaseHandle {
  * Runs one read statement straight on the driver, outside Kysely: on SQLite on
  * a read-only connection of its own (it sees every committed write, never a
  * transaction in flight), on PostgreSQL on the pool. For the hottest lookups
- * (see prepared.ts), whose SQL Kysely compiled once. On SQLite the rows are
- * there at once (see Maybe).
+ * (see prepared.ts), whose SQL Kysely compiled once.
  */
-export type DirectRead = (sql: string, parameters: readonly unknown[]) => Maybe<unknown[]>
+export type DirectRead = (sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]>
 
 const directReads = new WeakMap<object, DirectRead>()
 
@@ -82,18 +75,16 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 10000')
-    // data_version moves when another connection commits; `writes` counts this one's writes to the cached tables.
-    const dataVersion = sqlite.prepare('pragma data_version').pluck()
-    const statements = preparedOnce(sqlite)
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: statements }),
+      dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }),
     })
     const reader = new SQLite(config.file, { readonly: true })
-    directReads.set(db, rowReader(reader))
+    const read = rowReader(reader)
+    directReads.set(db, read)
     return {
       db,
       capabilities: { driver: 'sqlite', skipLocked: false },
-      version: () => (sqlite.open ? `${dataVersion.get()}:${statements.writes}` : null),
+      version: async () => (reader.open ? versionOf(await read(VERSION_SQL, [])) : null),
       destroy: async () => {
         await db.destroy()
         reader.close()
@@ -114,16 +105,18 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
   return {
     db,
     capabilities: { driver: 'postgres', skipLocked: true },
-    version: async () => {
-      if (!open) return null
-      const [row] = (await read('select version from read_version where id = 1', [])) as { version: number }[]
-      return row ? String(row.version) : null
-    },
+    version: async () => (open ? versionOf(await read(VERSION_SQL, [])) : null),
     destroy: () => {
       open = false
       return db.destroy()
     },
   }
+}
+
+const VERSION_SQL = 'select version from read_version where id = 1'
+const versionOf = (rows: unknown[]) => {
+  const row = rows[0] as { version: number | string } | undefined
+  return row ? String(row.version) : null
 }
 
 const MAX_STATEMENTS = 500
@@ -133,51 +126,11 @@ const MAX_STATEMENTS = 500
  * indexed lookups most requests make. The app issues a small set of SQL texts,
  * so each is prepared once and reused: safe, as Kysely runs one query at a time
  * on SQLite's single connection. Bounded: texts that vary (an `in` list of any
- * length) start the cache over rather than grow it. Every run of a statement
- * that may write a table the read cache keeps is counted, for
- * DatabaseHandle.version; uploads and provisioning, which write none of them,
- * leave the cache as it is.
+ * length) start the cache over rather than grow it.
  */
-function preparedOnce(sqlite: SQLite.Database): SqliteDatabase & { readonly writes: number } {
-  let writes = 0
-  const counted = (stmt: SQLite.Statement): SqliteStatement =>
-    stmt.readonly || !mayWriteCached(stmt.source)
-      ? stmt
-      : {
-          reader: stmt.reader,
-          all: (params) => {
-            writes++
-            return stmt.all(params)
-          },
-          run: (params) => {
-            writes++
-            return stmt.run(params)
-          },
-          iterate: (params) => {
-            writes++
-            return stmt.iterate(params)
-          },
-        }
-  return {
-    get writes() {
-      return writes
-    },
-    prepare: onceEach((text) => counted(sqlite.prepare(text))),
-    close: () => sqlite.close(),
-  }
+function preparedOnce(sqlite: SQLite.Database): SqliteDatabase {
+  return { prepare: onceEach((text) => sqlite.prepare(text)), close: () => sqlite.close() }
 }
-
-/**
- * Whether a statement that writes may change what the read cache keeps: it
- * names one of CACHED_TABLES anywhere (as target, in a subquery, or as a word
- * of its own elsewhere, which errs on the safe side). Deletes that cascade
- * into those tables start from one of them too (a workspace, a user).
- */
-function mayWriteCached(text: string): boolean {
-  return CACHED_TABLE_NAME.test(text)
-}
-
-const CACHED_TABLE_NAME = new RegExp(`\\b(${CACHED_TABLES.join('|')})\\b`, 'i')
 
 /** `make(text)` once per text, kept for the next call; at MAX_STATEMENTS texts the cache starts over. */
 function onceEach<V>(make: (text: string) => V): (text: string) => V {

@@ -1,5 +1,4 @@
 import type { Compilable, CompiledQuery } from 'kysely'
-import type { Maybe } from '../../shared/maybe.js'
 import { directReadOf } from './database.js'
 import type { Executor } from './executor.js'
 
@@ -15,15 +14,18 @@ import type { Executor } from './executor.js'
  * test whether one is there but must pass it to the query as it is (no
  * arithmetic, no branching on its content). Each compiled parameter that is a
  * placeholder is filled from the call's arguments; any other is a constant of
- * the query. Outside a transaction the statement skips Kysely's executor too
- * (DirectRead), and on SQLite answers at once (see Maybe).
+ * the query. A builder that breaks the rule fails loudly when it is compiled:
+ * a value it altered, or one it never bound (a branch on a string's content
+ * sees a placeholder, takes the wrong way and drops what it would have bound,
+ * a tenant filter say), is an error, never a query. Outside a transaction the
+ * statement skips Kysely's executor too (DirectRead).
  */
 export function prepared<A extends unknown[], R>(
   build: (db: Executor, ...args: A) => Compilable<R>,
-): (db: Executor, ...args: A) => Maybe<R[]> {
+): (db: Executor, ...args: A) => Promise<R[]> {
   // Keyed by the dialect's adapter, which a database and its transactions share; then by shape.
   const compiled = new WeakMap<object, Map<string, Statement<R>>>()
-  return (db, ...args) => {
+  return async (db, ...args) => {
     const adapter = db.getExecutor().adapter
     let shapes = compiled.get(adapter)
     if (!shapes) {
@@ -41,8 +43,8 @@ export function prepared<A extends unknown[], R>(
     }
     const parameters = statement.slots.map((slot) => (slot.value ? slot.constant : values[slot.index]))
     const direct = directReadOf(db)
-    if (direct) return direct(statement.query.sql, parameters) as Maybe<R[]>
-    return db.executeQuery<R>({ ...statement.query, parameters }).then((result) => result.rows)
+    if (direct) return direct(statement.query.sql, parameters) as R[]
+    return (await db.executeQuery<R>({ ...statement.query, parameters })).rows
   }
 }
 
@@ -103,7 +105,8 @@ function compile<A extends unknown[], R>(
   build: (db: Executor, ...args: A) => Compilable<R>,
   args: A,
 ): Statement<R> {
-  const query = build(db, ...(placeholders(args, { i: 0 }) as A)).compile()
+  const count = { i: 0 }
+  const query = build(db, ...(placeholders(args, count) as A)).compile()
   if (query.query.kind !== 'SelectQueryNode') throw new Error(`prepared: only reads: ${query.sql}`)
   const slots = query.parameters.map((p): Slot => {
     if (typeof p !== 'string' || !p.startsWith(PLACEHOLDER)) return { value: true, constant: p }
@@ -114,5 +117,11 @@ function compile<A extends unknown[], R>(
     }
     return { value: false, index }
   })
+  const bound = new Set(slots.flatMap((s) => (s.value ? [] : [s.index])))
+  if (bound.size !== count.i) {
+    throw new Error(
+      `prepared: ${count.i - bound.size} argument(s) never bound (a branch on a value?): ${query.sql}`,
+    )
+  }
   return { query, slots }
 }

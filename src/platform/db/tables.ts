@@ -65,6 +65,8 @@ export interface ImageTable {
   /** JSON text of the GPS tags, kept apart so they leave only when EXIF_GPS=true. */
   exif_gps: string | null
   created_at: string
+  /** The head of the image's JSON as the API answers it (features/images/image-json.ts). */
+  json: string
 }
 
 /** Exact per-workspace totals, changed in the same transaction as the rows they count. */
