@@ -159,6 +159,50 @@ describe('list contract: ids narrow within what the caller sees', () => {
   })
 })
 
+describe('list contract: ids with cursors', () => {
+  test('a list narrowed to ids pages both ways with exact flags and total, even past a cursor it does not hold', async () => {
+    const user = await newUser(t)
+    for (let i = 0; i < 7; i++) await t.c.tokens.mint(user.id, `named ${i}`)
+    const every = (await page(user.api, '/api/tokens')).data.map((r) => r.id)
+    // Five of the eight, newest first: the newest, the oldest and one in the middle are left out.
+    const named = [every[1], every[2], every[4], every[5], every[6]] as string[]
+    const url = `/api/tokens?ids=${[...named].reverse().join(',')}&limit=2`
+    const walk: string[][] = []
+    let p = await page(user.api, url)
+    assert.deepEqual(
+      [p.pageInfo.total, p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage],
+      [5, false, true],
+    )
+    walk.push(p.data.map((r) => r.id))
+    while (p.pageInfo.hasNextPage) {
+      p = await page(user.api, `${url}&after=${p.pageInfo.endCursor}`)
+      assert.equal(p.pageInfo.total, 5)
+      assert.equal(p.pageInfo.hasPreviousPage, true)
+      walk.push(p.data.map((r) => r.id))
+    }
+    assert.deepEqual(walk, [named.slice(0, 2), named.slice(2, 4), named.slice(4)])
+    const back = await page(user.api, `${url}&before=${p.pageInfo.startCursor}`)
+    assert.deepEqual(
+      back.data.map((r) => r.id),
+      named.slice(2, 4),
+    )
+    assert.deepEqual([back.pageInfo.hasPreviousPage, back.pageInfo.hasNextPage], [true, true])
+
+    // Cursors of rows outside the ids: every[3] lies between named[1] and named[2], every[0] before all.
+    const cursorOf = async (index: number) =>
+      (await page(user.api, `/api/tokens?limit=${index + 1}`)).pageInfo.endCursor as string
+    const past = await page(user.api, `${url}&after=${await cursorOf(3)}`)
+    assert.deepEqual(
+      past.data.map((r) => r.id),
+      named.slice(2, 4),
+    )
+    assert.deepEqual([past.pageInfo.hasPreviousPage, past.pageInfo.hasNextPage], [true, true])
+    const newer = await page(user.api, `${url}&before=${await cursorOf(0)}`)
+    assert.deepEqual(newer.data, [])
+    assert.deepEqual([newer.pageInfo.hasPreviousPage, newer.pageInfo.hasNextPage], [false, true])
+  })
+})
+
 describe('list contract: paging', () => {
   test('limit defaults to 100; the pages walk every row once in both directions', async () => {
     const user = await newUser(t)

@@ -69,7 +69,7 @@ function filesOf(db: Executor, { workspaceId, memberId, mimePrefix, mimeLength, 
  * the scope filters, else a count of the matches.
  */
 function totalOf(db: Executor, args: FileListArgs) {
-  if (args.mimePrefix !== undefined || args.sha256 !== undefined || args.ids !== undefined) {
+  if (args.mimePrefix !== undefined || args.sha256 !== undefined) {
     return filesOf(db, args)
       .clearSelect()
       .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -50,9 +50,8 @@ interface ImageListArgs {
  * `workspace_id IN (...)`, served by the (workspace_id, id) index or, when the
  * scope holds most rows, by the primary key with a filter (the planners
  * choose; both bounded by the LIMIT); no scope walks the primary key. The
- * total: with `ids` (at most 100) a count of those rows inside the scope,
- * which is as cheap as the counters; else the per-workspace counters, never a
- * count of image rows.
+ * total comes from the per-workspace counters, never a count of image rows
+ * (a list narrowed to ids counts what it read, see keysetList).
  */
 const imageList = keysetList(
   'images.id',
@@ -62,15 +61,7 @@ const imageList = keysetList(
     if (ids) q = q.where('images.id', 'in', ids)
     return q
   },
-  (db, { scope, ids }) => {
-    if (ids) {
-      let q = db
-        .selectFrom('images as counted')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('counted.id', 'in', ids)
-      if (scope) q = q.where('counted.workspace_id', 'in', scope)
-      return q
-    }
+  (db, { scope }) => {
     // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
     let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
     if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)

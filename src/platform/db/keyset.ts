@@ -53,6 +53,10 @@ export interface KeysetList<A, Row extends Keyed> {
  * on PostgreSQL) and one snapshot; a page without rows asks for the total alone.
  * Without a `total` query the total is a count of `rows` (small lists only:
  * the big ones keep counters).
+ *
+ * A request with `ids` (at most 100, which the arguments pass on to `rows`)
+ * reads every row they name in one statement and cuts the page from them:
+ * point lookups, and the total is how many there are.
  */
 export function keysetList<A, Row extends Keyed>(
   key: string,
@@ -81,10 +85,14 @@ export function keysetList<A, Row extends Keyed>(
       .limit(1),
   )
   const totalAlone = prepared(total)
+  // Distinct ids match at most as many rows; the limit also bounds a caller that left them out of `args`.
+  const named = prepared((db, args: A, count: number) => rows(db, args).orderBy(ref, 'desc').limit(count))
 
   return {
     async read(db, args, req) {
-      if (req.ids?.length === 0) return emptyPage(0)
+      if (req.ids !== undefined) {
+        return req.ids.length === 0 ? emptyPage(0) : pageOf(await named(db, args, req.ids.length), req)
+      }
       const backward = req.before !== undefined
       const cursor = req.after ?? req.before
       const fetched = (await page(
@@ -118,6 +126,26 @@ export function keysetList<A, Row extends Keyed>(
         endKey: list[list.length - 1]?.id ?? null,
       }
     },
+  }
+}
+
+/** The page of `req` cut from every row of a list, newest first (a list narrowed to a few ids). */
+function pageOf<Row extends Keyed>(all: Row[], req: PageRequest): Page<Row> {
+  const backward = req.before !== undefined
+  let list = all
+  if (req.after !== undefined) list = all.filter((r) => r.id < req.after!)
+  else if (backward) list = all.filter((r) => r.id > req.before!).reverse()
+  const more = list.length < all.length
+  const further = list.length > req.limit
+  list = list.slice(0, req.limit)
+  if (backward) list.reverse()
+  return {
+    rows: list,
+    total: all.length,
+    hasNextPage: backward ? more : further,
+    hasPreviousPage: backward ? further : more,
+    startKey: list[0]?.id ?? null,
+    endKey: list[list.length - 1]?.id ?? null,
   }
 }
 
