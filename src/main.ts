@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 // The young generation's semi-spaces stay at 8 MiB (V8 grows them to 16 under load): every read measured
 // faster with the smaller one, which stays in the CPU's caches, and the process stays ~60 MiB smaller
-// (bench/RESULTS.md, item 31). `npm start` passes the same flag; a cluster's API processes get it too.
+// (bench/RESULTS.md, "What each mechanism buys"). `npm start` passes the same flag; a cluster's API processes get it too.
 import cluster from 'node:cluster'
 import { type Config, ConfigError, loadConfig } from './config.js'
 
