@@ -481,7 +481,8 @@ export interface components {
         };
         Member: {
             userId: string;
-            email: string;
+            /** @description The member's email, shown only to admins and to the member themself; `null` to everyone else. */
+            email: string | null;
             name: string | null;
             role: "viewer" | "editor" | "owner";
             /**
