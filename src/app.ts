@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
-import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Container } from './container.js'
 import { authRoutes } from './features/auth/auth.routes.js'
@@ -106,7 +105,7 @@ export async function buildApp(c: Container): Promise<App> {
     },
     async (_req, reply) => {
       try {
-        await sql`select 1`.execute(c.db)
+        await c.database.ping()
         return { status: 'ready' }
       } catch {
         return reply.code(503).send({ status: 'unavailable' })

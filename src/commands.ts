@@ -18,7 +18,7 @@ import { createLogger, type Logger } from './shared/logger.js'
  */
 export async function serve(config: Config, role: ProcessRole | null = null) {
   const log = createLogger(config.logLevel)
-  const c = await createContainer(config, log)
+  const c = await createContainer(config, log, { waitForDatabase: true })
   // Only before any process of this deployment serves: afterwards a temp file may be an upload in flight.
   const startup = role?.startup ?? true
   if (startup) {
@@ -67,7 +67,7 @@ function startWorker(c: Container): Worker {
 /** Only the worker: provisioning scales apart from the API, on the same database and blob store. */
 export async function runWorker(config: Config) {
   const log = createLogger(config.logLevel)
-  const c = await createContainer(config, log)
+  const c = await createContainer(config, log, { waitForDatabase: true })
   const worker = startWorker(c)
   // The worker's poll timer is unref'd so it never holds a test open; on SQLite no socket holds this
   // process either, and an idle worker would exit at once. Hold it until a signal stops it.

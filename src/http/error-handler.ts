@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, type ErrorCode } from '../shared/errors.js'
+import { isDatabaseUnavailable } from '../platform/db/errors.js'
+import { AppError, type ErrorCode, errors } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
 
 interface ValidationIssue {
@@ -19,6 +20,8 @@ const byStatus: Record<number, ErrorCode> = {
 /** Turns any thrown value into the one error envelope; unknown errors leak nothing. */
 export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err
+  // Unreachable, hung, restarting or (SQLite) locked by another writer for too long: come back later.
+  if (isDatabaseUnavailable(err)) return errors.unavailable('The database is unavailable; try again later', err)
   const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
   if (Array.isArray(fe.validation) && fe.validation.length > 0) {
     const issue = fe.validation[0]!
