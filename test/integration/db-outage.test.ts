@@ -195,6 +195,7 @@ if (DB_KIND === 'postgres') {
     const check = new pg.Client({ connectionString: url })
     await check.connect()
     try {
+      let jobs: unknown[] = []
       const rows = await until(
         async () => {
           const { rows } = await check.query<{ id: string; image_status: string; images: string }>(
@@ -202,9 +203,15 @@ if (DB_KIND === 'postgres') {
              from files f where f.id = any($1)`,
             [uploaded],
           )
+          jobs = (await check.query('select * from jobs')).rows
           return rows.length === uploaded.length && rows.every((r) => r.image_status !== 'pending') && rows
         },
-        { timeoutMs: 60_000, intervalMs: 200, what: () => 'every acknowledged upload settled' },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          what: () =>
+            `every acknowledged upload settled; jobs: ${JSON.stringify(jobs).slice(0, 2000)}\n${serve.output().slice(-6000)}`,
+        },
       )
       assert.deepEqual(
         rows.filter((r) => r.image_status !== 'ready' || Number(r.images) !== 1),
