@@ -59,16 +59,33 @@ function safeMessage(err: Partial<FastifyError>): string {
 
 /** Answers every error in the envelope; what the caller may not see (a bug, an internal error) is logged with the request id. */
 export function errorHandler(log: Logger) {
+  // A database outage fails every request alike: one line every OUTAGE_LOG_MS says so, with how many
+  // requests failed since the last one; each request's own line goes to debug.
+  let quietUntil = 0
+  let quieted = 0
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(err)
     if (!appError || appError.code === 'internal')
       log.error({ err, reqId: request.id }, appError ? 'internal error' : 'unhandled error')
     // A dependency's failure is the operator's to see (the client only learns to come back later).
-    else if (appError.status >= 503)
-      log.warn({ err: appError.cause ?? appError, reqId: request.id, code: appError.code }, appError.message)
+    else if (appError.status >= 503) {
+      const line = { err: appError.cause ?? appError, reqId: request.id, code: appError.code }
+      const now = Date.now()
+      if (!isDatabaseUnavailable(appError.cause)) log.warn(line, appError.message)
+      else if (now < quietUntil) {
+        quieted++
+        log.debug(line, appError.message)
+      } else {
+        log.warn({ ...line, failedSinceLastLine: quieted }, appError.message)
+        quietUntil = now + OUTAGE_LOG_MS
+        quieted = 0
+      }
+    }
     return sendError(reply, appError ?? new AppError('internal', 'Internal server error'))
   }
 }
+
+const OUTAGE_LOG_MS = 10_000
 
 export function sendError(reply: FastifyReply, error: AppError) {
   if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer')
