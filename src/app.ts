@@ -95,7 +95,7 @@ export async function buildApp(c: Container): Promise<App> {
         operationId: 'getReadiness',
         summary: 'The database answers',
         description:
-          'Answers `ready` when the database answers a query, else 503 within a few seconds. No token.',
+          'Answers `ready` when the database answers a query, else 503 within `DB_STATEMENT_TIMEOUT_MS` (5 s by default), a hung database too. No token.',
         security: [],
         response: {
           200: { ...Status, description: 'Ready: `{"status": "ready"}`' },

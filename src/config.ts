@@ -244,7 +244,12 @@ export function loadConfig(env: Env = process.env): Config {
       int(100, 3_600_000),
       'milliseconds from 100 to 3600000',
     ),
-    dbStartupWaitMs: read('DB_STARTUP_WAIT_MS', 120_000, int(0, 86_400_000), 'milliseconds from 0 to 86400000'),
+    dbStartupWaitMs: read(
+      'DB_STARTUP_WAIT_MS',
+      120_000,
+      int(0, 86_400_000),
+      'milliseconds from 0 to 86400000',
+    ),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
   }
   if (problems.length > 0) throw new ConfigError(problems)

@@ -21,7 +21,8 @@ const byStatus: Record<number, ErrorCode> = {
 export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err
   // Unreachable, hung, restarting or (SQLite) locked by another writer for too long: come back later.
-  if (isDatabaseUnavailable(err)) return errors.unavailable('The database is unavailable; try again later', err)
+  if (isDatabaseUnavailable(err))
+    return errors.unavailable('The database is unavailable; try again later', err)
   const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
   if (Array.isArray(fe.validation) && fe.validation.length > 0) {
     const issue = fe.validation[0]!

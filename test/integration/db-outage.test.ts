@@ -342,10 +342,7 @@ async function distinctPngs(count: number): Promise<Buffer[]> {
 
 /** The child processes of `pid` (a cluster's API processes), from /proc. */
 function childrenOf(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number)
 }
 
 function alive(pid: number): boolean {

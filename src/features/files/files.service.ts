@@ -88,7 +88,8 @@ export class FilesService {
     } catch (err) {
       // A connection lost around the commit leaves its outcome unknown: the row may exist, so its bytes stay.
       if (isDatabaseUnavailable(err)) this.deps.log.warn({ key }, 'upload kept its blob: the database failed')
-      else await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))
+      else
+        await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))
       throw err
     }
   }

@@ -181,10 +181,7 @@ function openPool(driver: typeof pg, url: string, options: OpenOptions): pg.Pool
 async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(errors.unavailable(`The database did not answer within ${ms} ms`)),
-      ms,
-    )
+    timer = setTimeout(() => reject(errors.unavailable(`The database did not answer within ${ms} ms`)), ms)
   })
   try {
     await Promise.race([work, late])
