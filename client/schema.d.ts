@@ -34,7 +34,7 @@ export interface paths {
         };
         /**
          * The database answers
-         * @description Answers `ready` when the database answers a query, else 503 within a few seconds. No token.
+         * @description Answers `ready` when the database answers a query, else 503 within `DB_STATEMENT_TIMEOUT_MS` (5 s by default), a hung database too. No token.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -481,7 +481,8 @@ export interface components {
         };
         Member: {
             userId: string;
-            email: string;
+            /** @description The member's email, shown only to admins and to the member themself; `null` to everyone else. */
+            email: string | null;
             name: string | null;
             role: "viewer" | "editor" | "owner";
             /**

@@ -5,6 +5,7 @@ import { type Container, createContainer } from './container.js'
 import { bootstrapAdmin } from './features/auth/bootstrap.js'
 import { describeSweep, parseSweepArgs, sweep } from './features/images/sweep.js'
 import { migrateToLatest, openDatabase } from './platform/db/database.js'
+import { isDatabaseUnavailable } from './platform/db/errors.js'
 import { Worker } from './platform/jobs/worker.js'
 import { createLogger, type Logger } from './shared/logger.js'
 
@@ -18,7 +19,8 @@ import { createLogger, type Logger } from './shared/logger.js'
  */
 export async function serve(config: Config, role: ProcessRole | null = null) {
   const log = createLogger(config.logLevel)
-  const c = await createContainer(config, log)
+  survivesDatabaseFailures(log)
+  const c = await createContainer(config, log, { waitForDatabase: true })
   // Only before any process of this deployment serves: afterwards a temp file may be an upload in flight.
   const startup = role?.startup ?? true
   if (startup) {
@@ -67,7 +69,8 @@ function startWorker(c: Container): Worker {
 /** Only the worker: provisioning scales apart from the API, on the same database and blob store. */
 export async function runWorker(config: Config) {
   const log = createLogger(config.logLevel)
-  const c = await createContainer(config, log)
+  survivesDatabaseFailures(log)
+  const c = await createContainer(config, log, { waitForDatabase: true })
   const worker = startWorker(c)
   // The worker's poll timer is unref'd so it never holds a test open; on SQLite no socket holds this
   // process either, and an idle worker would exit at once. Hold it until a signal stops it.
@@ -78,6 +81,23 @@ export async function runWorker(config: Config) {
   onShutdown(log, async () => {
     await worker.stop()
     await c.close()
+  })
+}
+
+/**
+ * A backstop: every database call is awaited by its caller, so a failure
+ * reaches a request's answer or a worker's retry. Should one escape (a bug),
+ * an unavailable database still does not end the process; anything else
+ * does, as Node would.
+ */
+function survivesDatabaseFailures(log: Logger) {
+  process.on('unhandledRejection', (err) => {
+    if (isDatabaseUnavailable(err)) {
+      log.error({ err }, 'a database failure went unhandled (a bug); the process goes on')
+      return
+    }
+    log.fatal({ err }, 'unhandled rejection')
+    process.exit(1)
   })
 }
 
@@ -97,7 +117,8 @@ function onShutdown(log: Logger, close: () => Promise<void>) {
 }
 
 export async function migrate(config: Config) {
-  const handle = openDatabase(config.db)
+  // Fails at once when the database does not answer (no wait, unlike serve), nor hangs on a hung one.
+  const handle = openDatabase(config.db, { connectTimeoutMs: config.dbConnectTimeoutMs })
   const applied = await migrateToLatest(handle.db)
   await handle.destroy()
   process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date\n')

@@ -49,6 +49,12 @@ export interface Config {
   readonly workerInProcess: boolean
   /** How long a worker's claim on a job holds without a heartbeat; a crashed worker's jobs return after it. */
   readonly jobLeaseMs: number
+  /** How long opening a database connection (or waiting for a free one) may take before the request answers 503. */
+  readonly dbConnectTimeoutMs: number
+  /** How long one statement may take (on SQLite: wait for another writer's lock) before the request answers 503. */
+  readonly dbStatementTimeoutMs: number
+  /** How long `serve` and `worker` wait at start for a database that does not answer yet, before giving up. */
+  readonly dbStartupWaitMs: number
 }
 
 export class ConfigError extends Error {
@@ -226,6 +232,24 @@ export function loadConfig(env: Env = process.env): Config {
     apiProcesses: read('API_PROCESSES', 1, int(1, 64), 'an integer 1-64'),
     workerInProcess: read('WORKER_IN_PROCESS', true, bool, 'true or false'),
     jobLeaseMs: read('JOB_LEASE_MS', 60_000, int(1_000, 3_600_000), 'milliseconds from 1000 to 3600000'),
+    dbConnectTimeoutMs: read(
+      'DB_CONNECT_TIMEOUT_MS',
+      5_000,
+      int(100, 600_000),
+      'milliseconds from 100 to 600000',
+    ),
+    dbStatementTimeoutMs: read(
+      'DB_STATEMENT_TIMEOUT_MS',
+      5_000,
+      int(100, 3_600_000),
+      'milliseconds from 100 to 3600000',
+    ),
+    dbStartupWaitMs: read(
+      'DB_STARTUP_WAIT_MS',
+      120_000,
+      int(0, 86_400_000),
+      'milliseconds from 0 to 86400000',
+    ),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
   }
   if (problems.length > 0) throw new ConfigError(problems)

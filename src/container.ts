@@ -22,6 +22,7 @@ import { RecentBlobs } from './platform/blob-store/recent-blobs.js'
 import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './platform/db/database.js'
 import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
+import { waitForDatabase } from './platform/db/startup.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
 import { LocalImageProvider } from './platform/image-provider/local-image-provider.js'
@@ -65,14 +66,27 @@ export interface Container {
 export async function createContainer(
   config: Config,
   log: Logger,
-  options: { migrate?: boolean; clock?: Clock } = {},
+  options: { migrate?: boolean; clock?: Clock; waitForDatabase?: boolean } = {},
 ): Promise<Container> {
-  const database = openDatabase(config.db)
-  const { db } = database
-  if (options.migrate !== false) {
-    const applied = await migrateToLatest(db)
-    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated')
+  const timeouts = {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
   }
+  // `serve` and `worker` wait for a database that is not up yet; other commands fail at once.
+  if (options.waitForDatabase)
+    await waitForDatabase(config.db, { ...timeouts, maxWaitMs: config.dbStartupWaitMs, log })
+  if (options.migrate !== false) {
+    // Apart, without the statement timeout: a migration may rightly take longer than a request's statement.
+    const migrator = openDatabase(config.db, { poolSize: 1, connectTimeoutMs: config.dbConnectTimeoutMs })
+    try {
+      const applied = await migrateToLatest(migrator.db)
+      if (applied.length > 0) log.info({ migrations: applied }, 'database migrated')
+    } finally {
+      await migrator.destroy()
+    }
+  }
+  const database = openDatabase(config.db, { ...timeouts, log })
+  const { db } = database
   const clock = options.clock ?? systemClock
   const cursors = new CursorCodec(await deploymentSecret(db, 'cursor_secret'))
   // The reads every request makes (its token, its roles), kept until anything is written.

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, type ErrorCode } from '../shared/errors.js'
+import { isDatabaseUnavailable } from '../platform/db/errors.js'
+import { AppError, type ErrorCode, errors } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
 
 interface ValidationIssue {
@@ -19,6 +20,9 @@ const byStatus: Record<number, ErrorCode> = {
 /** Turns any thrown value into the one error envelope; unknown errors leak nothing. */
 export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err
+  // Unreachable, hung, restarting or (SQLite) locked by another writer for too long: come back later.
+  if (isDatabaseUnavailable(err))
+    return errors.unavailable('The database is unavailable; try again later', err)
   const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string }
   if (Array.isArray(fe.validation) && fe.validation.length > 0) {
     const issue = fe.validation[0]!
@@ -56,16 +60,33 @@ function safeMessage(err: Partial<FastifyError>): string {
 
 /** Answers every error in the envelope; what the caller may not see (a bug, an internal error) is logged with the request id. */
 export function errorHandler(log: Logger) {
+  // A database outage fails every request alike: one line every OUTAGE_LOG_MS says so, with how many
+  // requests failed since the last one; each request's own line goes to debug.
+  let quietUntil = 0
+  let quieted = 0
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(err)
     if (!appError || appError.code === 'internal')
       log.error({ err, reqId: request.id }, appError ? 'internal error' : 'unhandled error')
     // A dependency's failure is the operator's to see (the client only learns to come back later).
-    else if (appError.status >= 503)
-      log.warn({ err: appError.cause ?? appError, reqId: request.id, code: appError.code }, appError.message)
+    else if (appError.status >= 503) {
+      const line = { err: appError.cause ?? appError, reqId: request.id, code: appError.code }
+      const now = Date.now()
+      if (!isDatabaseUnavailable(appError.cause)) log.warn(line, appError.message)
+      else if (now < quietUntil) {
+        quieted++
+        log.debug(line, appError.message)
+      } else {
+        log.warn({ ...line, failedSinceLastLine: quieted }, appError.message)
+        quietUntil = now + OUTAGE_LOG_MS
+        quieted = 0
+      }
+    }
     return sendError(reply, appError ?? new AppError('internal', 'Internal server error'))
   }
 }
+
+const OUTAGE_LOG_MS = 10_000
 
 export function sendError(reply: FastifyReply, error: AppError) {
   if (error.code === 'unauthorized') reply.header('WWW-Authenticate', 'Bearer')

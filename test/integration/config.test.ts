@@ -30,6 +30,9 @@ describe('config', () => {
     assert.equal(c.exifGps, false)
     assert.deepEqual(c.corsOrigins, [])
     assert.equal(c.maxImagePixels, 100_000_000)
+    assert.equal(c.dbConnectTimeoutMs, 5000)
+    assert.equal(c.dbStatementTimeoutMs, 5000)
+    assert.ok(c.dbStartupWaitMs >= 60_000, 'a database down at start is waited for a minute at least')
     assert.ok(Object.isFrozen(c))
   })
 
@@ -46,6 +49,9 @@ describe('config', () => {
       EXIF_GPS: 'true',
       CORS_ORIGINS: 'https://a.example.com, https://b.example.com',
       MAX_IMAGE_PIXELS: '5000',
+      DB_CONNECT_TIMEOUT_MS: '2000',
+      DB_STATEMENT_TIMEOUT_MS: '3000',
+      DB_STARTUP_WAIT_MS: '0',
     })
     assert.equal(c.port, 9000)
     assert.equal(c.host, '0.0.0.0')
@@ -57,6 +63,9 @@ describe('config', () => {
     assert.equal(c.exifGps, true)
     assert.deepEqual(c.corsOrigins, ['https://a.example.com', 'https://b.example.com'])
     assert.equal(c.maxImagePixels, 5000)
+    assert.equal(c.dbConnectTimeoutMs, 2000)
+    assert.equal(c.dbStatementTimeoutMs, 3000)
+    assert.equal(c.dbStartupWaitMs, 0)
   })
 
   test('bad values throw one ConfigError naming every variable at once', () => {
@@ -92,6 +101,9 @@ describe('config', () => {
     ['BLOB_STORE', 'ftp'],
     ['BOOTSTRAP_ADMIN_TOKEN', 'hunter2'],
     ['API_PROCESSES', '0'],
+    ['DB_CONNECT_TIMEOUT_MS', '0'],
+    ['DB_STATEMENT_TIMEOUT_MS', '5s'],
+    ['DB_STARTUP_WAIT_MS', '-1'],
   ]
   for (const [name, value] of single) {
     test(`${name}=${value} is refused with a message naming ${name}`, () => {

@@ -12,12 +12,56 @@ before(async () => {
 })
 after(() => t.close())
 
-type Member = { userId: string; email: string; name: string | null; role: string; createdAt: string }
+type Member = { userId: string; email: string | null; name: string | null; role: string; createdAt: string }
 const members = async (api: Client, wsId: string, query = '') =>
   json<{ data: Member[]; pageInfo: { total: number } }>(
     await api.get(`/api/workspaces/${wsId}/members${query}`),
   )
 const roles = (page: { data: Member[] }) => page.data.map((m) => [m.userId, m.role])
+
+describe('members: privacy', () => {
+  test('email goes only to admins and to the member themself, as GET /api/users/{id} allows', async () => {
+    const owner = await newUser(t)
+    const stranger = await newUser(t)
+    const ws = await newWorkspace(owner)
+    // The owner may not read the stranger's user record...
+    expectError(await owner.api.get(`/api/users/${stranger.id}`), 403, 'forbidden')
+    // ...so adding them by id reveals no address, nor does any list of members.
+    const added = await owner.api.put(`/api/workspaces/${ws.id}/members/${stranger.id}`, { role: 'editor' })
+    assert.equal(added.statusCode, 201, added.body)
+    assert.equal(added.json().email, null)
+    const changed = await owner.api.put(`/api/workspaces/${ws.id}/members/${stranger.id}`, { role: 'viewer' })
+    assert.equal(changed.statusCode, 200)
+    assert.equal(changed.json().email, null)
+    const byOwner = await members(owner.api, ws.id)
+    assert.deepEqual(
+      byOwner.data.map((m) => [m.userId, m.email]),
+      [
+        [stranger.id, null],
+        [owner.id, owner.email],
+      ],
+      'the owner sees their own address only',
+    )
+    const byStranger = await members(stranger.api, ws.id)
+    assert.deepEqual(
+      byStranger.data.map((m) => [m.userId, m.email]),
+      [
+        [stranger.id, stranger.email],
+        [owner.id, null],
+      ],
+    )
+    const byAdmin = await members(admin, ws.id)
+    assert.deepEqual(
+      byAdmin.data.map((m) => [m.userId, m.email]),
+      [
+        [stranger.id, stranger.email],
+        [owner.id, owner.email],
+      ],
+    )
+    const addedByAdmin = await admin.put(`/api/workspaces/${ws.id}/members/${stranger.id}`, { role: 'owner' })
+    assert.equal(addedByAdmin.json().email, stranger.email)
+  })
+})
 
 describe('members: happy path', () => {
   test('PUT adds a member (201), then changes the role (200)', async () => {
@@ -29,7 +73,7 @@ describe('members: happy path', () => {
     const member = added.json()
     assert.deepEqual(Object.keys(member).sort(), ['createdAt', 'email', 'name', 'role', 'userId'])
     assert.equal(member.userId, user.id)
-    assert.equal(member.email, user.email)
+    assert.equal(member.email, null, 'an owner learns no address by adding a user')
     assert.match(member.name, /^User \d+$/)
     assert.equal(member.role, 'viewer')
     assert.match(member.createdAt, ISO_UTC)
@@ -66,7 +110,7 @@ describe('members: happy path', () => {
     assert.equal(page.pageInfo.total, 4)
     assert.deepEqual(page.data[1], {
       userId: a.id,
-      email: a.email,
+      email: a.email, // a reads their own membership
       name: page.data[1]!.name,
       role: 'viewer',
       createdAt: page.data[1]!.createdAt,

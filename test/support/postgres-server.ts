@@ -48,7 +48,16 @@ const THROWAWAY_SETTINGS = [
   'unix_socket_directories=',
 ]
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /**
+   * Server settings (`name=value`) after the throwaway ones, which they
+   * override: `synchronous_commit=on` for a test that crashes the server
+   * (stop('immediate')) and counts on what it acknowledged.
+   */
+  settings?: string[]
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const root = mkdtempSync(path.join(tmpdir(), 'pictura-pg-'))
   const dataDir = path.join(root, 'data')
   const owner = unprivilegedOwner()
@@ -71,7 +80,8 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   const start = async () => {
     log = ''
-    const args = ['-D', dataDir, '-p', String(port), ...THROWAWAY_SETTINGS.flatMap((s) => ['-c', s])]
+    const settings = [...THROWAWAY_SETTINGS, ...(options.settings ?? [])]
+    const args = ['-D', dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])]
     const proc = spawn(bin.postgres, args, { ...asOwner, stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     const keep = (chunk: Buffer) => {

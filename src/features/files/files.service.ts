@@ -3,6 +3,7 @@ import type { Ctx } from '../../http/context.js'
 import type { BlobStore } from '../../platform/blob-store/blob-store.js'
 import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
+import { isDatabaseUnavailable } from '../../platform/db/errors.js'
 import { mapPage, type Page, type PageRequest } from '../../platform/db/keyset.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import type { Clock } from '../../shared/clock.js'
@@ -85,7 +86,10 @@ export class FilesService {
       if (job) queue.notify(job)
       return toFile(row)
     } catch (err) {
-      await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))
+      // A connection lost around the commit leaves its outcome unknown: the row may exist, so its bytes stay.
+      if (isDatabaseUnavailable(err)) this.deps.log.warn({ key }, 'upload kept its blob: the database failed')
+      else
+        await blobs.delete(key).catch((e) => this.deps.log.error({ err: e, key }, 'orphan blob not deleted'))
       throw err
     }
   }

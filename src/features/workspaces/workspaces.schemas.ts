@@ -21,7 +21,10 @@ export const WorkspaceBody = Type.Object(
 export const Member = Type.Object(
   {
     userId: Type.String(),
-    email: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "The member's email, shown only to admins and to the member themself; `null` to everyone else.",
+    }),
     name: Nullable(Type.String()),
     role: Role,
     createdAt: DateTime,

@@ -69,7 +69,7 @@ export class WorkspacesService {
 
   async members(ctx: Ctx, workspaceId: string, req: PageRequest) {
     await this.deps.access.workspace(ctx, workspaceId, 'viewer')
-    return mapPage(await this.repo.membersPage(workspaceId, req), toMember)
+    return mapPage(await this.repo.membersPage(workspaceId, req), (r) => toMember(r, ctx))
   }
 
   async putMember(ctx: Ctx, workspaceId: string, userId: string, role: MemberRole) {
@@ -82,7 +82,7 @@ export class WorkspacesService {
     if (outcome === 'last_owner') throw errors.conflict('The last owner of a workspace cannot be demoted')
     const member = await this.repo.findMember(workspaceId, userId)
     if (!member) throw errors.notFound('member')
-    return { created: outcome === 'added', member: toMember(member) }
+    return { created: outcome === 'added', member: toMember(member, ctx) }
   }
 
   /** Owners remove anyone; any member may remove themself. */
@@ -96,10 +96,18 @@ export class WorkspacesService {
   }
 }
 
-const toMember = (r: {
-  user_id: string
-  email: string
-  name: string | null
-  role: MemberRole
-  created_at: string
-}) => ({ userId: r.user_id, email: r.email, name: r.name, role: r.role, createdAt: r.created_at })
+/**
+ * A member as the caller may see it: the email only for admins and for the
+ * member themself, who could read it anyway (`GET /api/users/{id}`, `/api/me`);
+ * an owner adding a user by id learns no address.
+ */
+const toMember = (
+  r: { user_id: string; email: string; name: string | null; role: MemberRole; created_at: string },
+  ctx: Ctx,
+) => ({
+  userId: r.user_id,
+  email: ctx.principal.role === 'admin' || ctx.principal.userId === r.user_id ? r.email : null,
+  name: r.name,
+  role: r.role,
+  createdAt: r.created_at,
+})

@@ -19,6 +19,9 @@ import {
 } from 'kysely'
 import type pg from 'pg'
 import type { DbConfig } from '../../config.js'
+import { errors } from '../../shared/errors.js'
+import type { Logger } from '../../shared/logger.js'
+import { isDatabaseUnavailable } from './errors.js'
 import { migrationProvider } from './migrations/index.js'
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js'
 import type { Database } from './tables.js'
@@ -41,7 +44,28 @@ export interface DatabaseHandle {
    * outside any transaction. Null once the database is closed.
    */
   version(): Promise<string | null>
+  /**
+   * Resolves once the database answers a trivial query; rejects (an
+   * `unavailable` AppError) when it fails or takes longer than the statement
+   * timeout: /readyz and the wait at start-up.
+   */
+  ping(): Promise<void>
   destroy(): Promise<void>
+}
+
+export interface OpenOptions {
+  /** PostgreSQL connections at most (default 10). */
+  poolSize?: number
+  /** PostgreSQL: how long a connection may take to open, or a caller wait for a free one. None by default. */
+  connectTimeoutMs?: number
+  /**
+   * PostgreSQL: how long a statement may run (the server cancels it) or wait
+   * for an answer (a hung server: the connection is dropped). SQLite: how long
+   * a write waits for another connection's lock. None (10 s on SQLite) by default.
+   */
+  statementTimeoutMs?: number
+  /** Where lost connections are reported, once per outage. */
+  log?: Logger
 }
 
 /**
@@ -67,31 +91,34 @@ function loadPg(): typeof pg {
   return driver
 }
 
-export function openDatabase(config: DbConfig, options: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(config: DbConfig, options: OpenOptions = {}): DatabaseHandle {
+  const timeoutMs = options.statementTimeoutMs
   if (config.driver === 'sqlite') {
     mkdirSync(path.dirname(config.file), { recursive: true })
-    const sqlite = new SQLite(config.file)
+    // A write that waits longer than this for another process's lock fails SQLITE_BUSY: `503 unavailable`.
+    const busyMs = timeoutMs ?? 10_000
+    const sqlite = new SQLite(config.file, { timeout: busyMs })
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
-    sqlite.pragma('busy_timeout = 10000')
     const db = new Kysely<Database>({
       dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }),
     })
-    const reader = new SQLite(config.file, { readonly: true })
+    const reader = new SQLite(config.file, { readonly: true, timeout: busyMs })
     const read = rowReader(reader)
     directReads.set(db, read)
     return {
       db,
       capabilities: { driver: 'sqlite', skipLocked: false },
       version: async () => (reader.open ? versionOf(await read(VERSION_SQL, [])) : null),
+      ping: () => bounded(sql`select 1`.execute(db), busyMs),
       destroy: async () => {
         await db.destroy()
         reader.close()
       },
     }
   }
-  const pool = new (loadPg().Pool)({ connectionString: config.url, max: options.poolSize ?? 10 })
+  const pool = openPool(loadPg(), config.url, options)
   const nameOf = statementNames()
   const db = new Kysely<Database>({
     dialect: new CurrentSchemaPostgresDialect({ pool: namedStatements(pool, nameOf) }),
@@ -106,10 +133,63 @@ export function openDatabase(config: DbConfig, options: { poolSize?: number } = 
     db,
     capabilities: { driver: 'postgres', skipLocked: true },
     version: async () => (open ? versionOf(await read(VERSION_SQL, [])) : null),
+    ping: () => bounded(pool.query('select 1'), Math.max(options.connectTimeoutMs ?? 0, timeoutMs ?? 10_000)),
     destroy: () => {
       open = false
       return db.destroy()
     },
+  }
+}
+
+/**
+ * The pool, made to outlive its server: a connection that errors (the server
+ * stopped, restarted, or dropped it), idle or in use, is reported and removed,
+ * never left to throw as an unhandled 'error' event; the next use opens a new
+ * one. Timeouts bound every wait: opening a connection or waiting for a free
+ * one (`connectTimeoutMs`), a statement on the server (`statement_timeout`),
+ * and an answer from a hung server (the client gives up a little later and
+ * the connection is dropped).
+ */
+function openPool(driver: typeof pg, url: string, options: OpenOptions): pg.Pool {
+  const timeoutMs = options.statementTimeoutMs
+  const pool = new driver.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    keepAlive: true,
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+    ...(timeoutMs ? { statement_timeout: timeoutMs, query_timeout: timeoutMs + 500 } : {}),
+  })
+  // One line when connections start failing, one when a connection succeeds again: not one per connection.
+  let lost = false
+  const onLost = (err: unknown) => {
+    if (lost) return
+    lost = true
+    options.log?.warn({ err }, 'lost a database connection; it is replaced on next use')
+  }
+  pool.on('error', onLost)
+  pool.on('connect', (client) => {
+    // A client in use has no listener of the pool's: without this one, its error would end the process.
+    client.on('error', onLost)
+    if (!lost) return
+    lost = false
+    options.log?.info('connected to the database again')
+  })
+  return pool
+}
+
+/** `work`, or an `unavailable` error once it fails or `ms` have passed. */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(errors.unavailable(`The database did not answer within ${ms} ms`)), ms)
+  })
+  try {
+    await Promise.race([work, late])
+  } catch (err) {
+    throw isDatabaseUnavailable(err) ? errors.unavailable('The database is unavailable', err) : err
+  } finally {
+    clearTimeout(timer)
+    work.catch(() => {})
   }
 }
 
@@ -193,19 +273,27 @@ function statementNames(): (text: string) => string | undefined {
 function namedStatements(pool: pg.Pool, nameOf: (text: string) => string | undefined): PostgresPool {
   // One wrapper per pooled client, so Kysely finds its connection for it again.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  // Clients whose connection failed or hung during this use: released, they are dropped, not pooled.
+  const broken = new WeakMap<pg.PoolClient, unknown>()
   return {
     connect: async () => {
       const client = await pool.connect()
+      broken.delete(client)
       let wrapper = wrappers.get(client)
       if (!wrapper) {
         wrapper = {
           query: ((textOrCursor: string | object, values?: unknown[]) => {
             if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable)
+            // A query after a timeout would wait behind the unanswered one: fail it at once (a rollback).
+            if (broken.has(client)) return Promise.reject(broken.get(client))
             // Parameterless texts (begin, commit, DDL) may hold several statements, which a named one cannot.
             const name = values?.length ? nameOf(textOrCursor) : undefined
-            return client.query({ name, text: textOrCursor, values })
+            return client.query({ name, text: textOrCursor, values }).catch((err: unknown) => {
+              if (isDatabaseUnavailable(err)) broken.set(client, err)
+              throw err
+            })
           }) as unknown as PostgresPoolClient['query'],
-          release: (destroy?: boolean) => client.release(destroy),
+          release: (destroy?: boolean) => client.release(destroy || broken.has(client)),
         }
         wrappers.set(client, wrapper)
       }

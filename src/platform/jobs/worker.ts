@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from '../../shared/logger.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import {
   type ClaimedJob,
   type JobHandler,
@@ -37,6 +38,10 @@ export interface WorkerOptions {
 }
 
 const MAX_REASON = 1000
+
+/** Claims that fail wait this long at first, doubled after each failure up to MAX_CLAIM_BACKOFF_MS. */
+const FIRST_CLAIM_BACKOFF_MS = 500
+const MAX_CLAIM_BACKOFF_MS = 5_000
 
 /**
  * Jobs that gave back their slot (JobRun.yieldSlot) and only wait on I/O, at
@@ -76,6 +81,10 @@ export class Worker implements JobTaker {
   /** The last claim came back full: more jobs are probably due. */
   private backlog = true
   private timer: NodeJS.Timeout | null = null
+  /** Claims failed in a row; while any did, claims wait for the backoff timer, whatever pokes the worker. */
+  private failedClaims = 0
+  /** When the database stopped answering the claims, while it does not: said once, and once when it is back. */
+  private outageSince: number | null = null
   private unsubscribe: (() => void) | null = null
   private unlend: (() => void) | null = null
 
@@ -163,6 +172,8 @@ export class Worker implements JobTaker {
   private poke(): void {
     if (this.state !== 'running') return
     this.startReady()
+    // Claims failed: the backoff timer asks next, not every enqueue or job end.
+    if (this.failedClaims > 0 && this.timer) return
     if (this.claiming) {
       this.again = true
       return
@@ -184,6 +195,7 @@ export class Worker implements JobTaker {
         if (this.state !== 'running' || (free <= 0 && this.ready.length > this.opts.concurrency)) break
         const wanted = free + 2 * this.opts.concurrency - this.ready.length
         const jobs = await this.deps.queue.claim(this.id, wanted, this.opts.leaseMs)
+        this.claimSucceeded()
         if (this.state !== 'running') {
           // Stopped while claiming: the jobs go back at once.
           for (const job of jobs) await this.giveBack(job)
@@ -199,15 +211,42 @@ export class Worker implements JobTaker {
         if (this.backlog) this.again = true
       } while (this.again)
     } catch (err) {
-      this.deps.log.error({ err }, 'claiming jobs failed')
-      retryIn = Math.max(this.opts.pollMs, 1_000)
+      retryIn = this.claimFailed(err)
     } finally {
       this.claiming = false
     }
-    if (this.state === 'running' && this.free() > 0) {
-      this.timer = setTimeout(() => this.poke(), retryIn)
+    if (this.state === 'running' && (this.free() > 0 || this.failedClaims > 0)) {
+      this.timer = setTimeout(() => {
+        this.timer = null
+        this.poke()
+      }, retryIn)
       this.timer.unref()
     }
+  }
+
+  /**
+   * A claim failed: the next waits, longer after each failure. An unavailable
+   * database (stopped, hung, restarting, locked) is said once per outage, not
+   * once per attempt; anything else is an error every time.
+   */
+  private claimFailed(err: unknown): number {
+    this.failedClaims++
+    if (!isDatabaseUnavailable(err)) this.deps.log.error({ err }, 'claiming jobs failed')
+    else if (this.outageSince === null) {
+      this.outageSince = Date.now()
+      this.deps.log.warn({ err }, 'the database is unavailable: job claims paused, retrying with backoff')
+    }
+    return Math.min(MAX_CLAIM_BACKOFF_MS, FIRST_CLAIM_BACKOFF_MS * 2 ** (this.failedClaims - 1))
+  }
+
+  private claimSucceeded(): void {
+    this.failedClaims = 0
+    if (this.outageSince === null) return
+    this.deps.log.info(
+      { pausedMs: Date.now() - this.outageSince },
+      'the database is available again: job claims resumed',
+    )
+    this.outageSince = null
   }
 
   /**
@@ -250,7 +289,11 @@ export class Worker implements JobTaker {
         .then((held) => {
           if (!held) log.warn({ jobId: job.id, kind: job.kind }, 'lost the lease of a claimed job')
         })
-        .catch((err) => log.warn({ err, jobId: job.id }, 'lease renewal failed'))
+        .catch((err) => {
+          // During an outage the claims have said so already.
+          if (!(this.outageSince !== null && isDatabaseUnavailable(err)))
+            log.warn({ err, jobId: job.id }, 'lease renewal failed')
+        })
     }, this.opts.leaseMs / 3)
     heartbeat.unref()
     this.heartbeats.set(job.id, heartbeat)
