@@ -49,6 +49,8 @@ export interface Config {
   readonly workerInProcess: boolean
   /** How long a worker's claim on a job holds without a heartbeat; a crashed worker's jobs return after it. */
   readonly jobLeaseMs: number
+  /** The built web app served at `/`; null for the one `npm run build` makes beside the code. */
+  readonly webDir: string | null
 }
 
 export class ConfigError extends Error {
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerInProcess: read('WORKER_IN_PROCESS', true, bool, 'true or false'),
     jobLeaseMs: read('JOB_LEASE_MS', 60_000, int(1_000, 3_600_000), 'milliseconds from 1000 to 3600000'),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
+    webDir: read('WEB_DIR', null as string | null, (raw) => path.resolve(raw), 'a folder'),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)
