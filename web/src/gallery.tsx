@@ -1,0 +1,231 @@
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
+import type { Image, PicturaClient } from '../../client/index.js'
+import { count, date } from './format.js'
+import { ImageList } from './image-list.js'
+import { describe } from './session.js'
+import { placeholder, srcset } from './thumb.js'
+
+/**
+ * The gallery: a virtualised grid of square cells, each holding a box of its
+ * image's aspect ratio (reserved from width and height before any byte arrives)
+ * painted with the image's thumbhash until the image loads. Only the rows in
+ * view (and a few around) exist in the DOM, so a workspace of 100,000 images
+ * has a few dozen <img> at a time. Browsers cap an element's height near 16.7
+ * million px, so past MAX_HEIGHT the scroll range is compressed: the scroll
+ * position maps onto the rows proportionally and the last row stays reachable.
+ */
+const MAX_HEIGHT = 8_000_000
+const MIN_CELL = 180
+const GAP = 8
+const OVERSCAN_ROWS = 2
+
+export interface GalleryHandle {
+  list: ImageList
+  focusTile: (index: number) => void
+}
+
+interface Props {
+  client: PicturaClient
+  workspaceId: string | undefined
+  /** Changes when images were added or removed: the list starts again. */
+  version: number
+  onOpen: (index: number, list: ImageList) => void
+  handle: (h: GalleryHandle | null) => void
+  onUnauthorized: (err: unknown) => void
+  onUpload: () => void
+}
+
+export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauthorized, onUpload }: Props) {
+  const [, setTick] = useState(0)
+  const scroller = useRef<HTMLDivElement>(null)
+  const [size, setSize] = useState({ width: 0, height: 0 })
+  const [scrollTop, setScrollTop] = useState(0)
+
+  const list = useMemo(
+    () => new ImageList(client, workspaceId, () => setTick((t) => t + 1)),
+    // biome-ignore lint/correctness/useExhaustiveDependencies: a new version is a new list
+    [client, workspaceId, version],
+  )
+  useEffect(() => () => list.stop(), [list])
+  useEffect(() => {
+    if (list.error) onUnauthorized(list.error)
+  })
+
+  useLayoutEffect(() => {
+    const el = scroller.current
+    if (!el) return
+    const measure = () => setSize({ width: el.clientWidth, height: el.clientHeight })
+    measure()
+    const observer = new ResizeObserver(measure)
+    observer.observe(el)
+    return () => observer.disconnect()
+  }, [])
+
+  const columns = Math.max(2, Math.floor((size.width + GAP) / (MIN_CELL + GAP)))
+  const cell = size.width > 0 ? (size.width - GAP * (columns + 1)) / columns : MIN_CELL
+  const rowHeight = cell + GAP
+  const total = list.total ?? 0
+  const rows = Math.ceil(total / columns)
+  const realHeight = rows * rowHeight + GAP
+  const height = Math.min(realHeight, MAX_HEIGHT)
+  // Pixels of rows per pixel of scroll: 1 until the real height passes MAX_HEIGHT.
+  const scale = realHeight > height ? (realHeight - size.height) / Math.max(1, height - size.height) : 1
+  const logicalTop = scrollTop * scale
+  const firstRow = Math.max(0, Math.floor(logicalTop / rowHeight) - OVERSCAN_ROWS)
+  const lastRow = Math.min(rows - 1, Math.ceil((logicalTop + size.height) / rowHeight) + OVERSCAN_ROWS)
+
+  useEffect(() => {
+    if (size.width === 0) return
+    if (list.total === null) list.want(0, PAGE_HINT)
+    else if (rows > 0) list.want(firstRow * columns, Math.min(total - 1, (lastRow + 1) * columns - 1))
+  })
+
+  const positionOf = (index: number) => {
+    const row = Math.floor(index / columns)
+    return { row, top: row * rowHeight + GAP }
+  }
+
+  handle({
+    list,
+    focusTile: (index: number) => {
+      const el = scroller.current
+      if (!el) return
+      const { top } = positionOf(index)
+      const visible = top >= logicalTop && top + rowHeight <= logicalTop + size.height
+      if (!visible) el.scrollTop = Math.max(0, (top - (size.height - rowHeight) / 2) / scale)
+      requestAnimationFrame(() =>
+        el.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus({ preventScroll: true }),
+      )
+    },
+  })
+
+  const tiles = []
+  for (let row = firstRow; row <= lastRow; row++) {
+    for (let col = 0; col < columns; col++) {
+      const index = row * columns + col
+      if (index >= total) break
+      const top = scrollTop + (row * rowHeight + GAP - logicalTop)
+      const left = GAP + col * (cell + GAP)
+      tiles.push(
+        <Tile
+          key={index}
+          index={index}
+          image={list.get(index)}
+          top={top}
+          left={left}
+          cell={cell}
+          columns={columns}
+          onOpen={() => onOpen(index, list)}
+        />,
+      )
+    }
+  }
+
+  const loading = list.total === null && !list.error
+  return (
+    <section class="gallery" aria-labelledby="gallery-title">
+      <div class="toolbar">
+        <h1 id="gallery-title">Images</h1>
+        <p class="total" aria-live="polite">
+          {list.total === null ? 'Loading…' : `${count(list.total)} image${list.total === 1 ? '' : 's'}`}
+        </p>
+      </div>
+      {list.error ? (
+        <div class="state error" role="alert">
+          <p>The images could not be loaded: {describe(list.error)}</p>
+          <button
+            type="button"
+            onClick={() => {
+              list.reset()
+              setTick((t) => t + 1)
+            }}
+          >
+            Retry
+          </button>
+        </div>
+      ) : null}
+      {list.total === 0 ? (
+        <div class="state empty">
+          <p>No images here yet.</p>
+          <p>
+            Drop photos anywhere on this page, or{' '}
+            <button type="button" class="link" onClick={onUpload}>
+              choose files
+            </button>
+            .
+          </p>
+        </div>
+      ) : null}
+      <div
+        class="scroller"
+        ref={scroller}
+        tabIndex={-1}
+        aria-busy={loading}
+        onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
+      >
+        <ul class="grid" style={{ height: `${height}px` }} aria-label="Images, newest first">
+          {tiles}
+        </ul>
+      </div>
+    </section>
+  )
+}
+
+const PAGE_HINT = 99
+
+interface TileProps {
+  index: number
+  image: Image | undefined
+  top: number
+  left: number
+  cell: number
+  columns: number
+  onOpen: () => void
+}
+
+function Tile({ index, image, top, left, cell, columns, onOpen }: TileProps) {
+  const [loaded, setLoaded] = useState(false)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a tile reused for another image starts unloaded
+  useEffect(() => setLoaded(false), [image?.id])
+  const style = { top: `${top}px`, left: `${left}px`, width: `${cell}px`, height: `${cell}px` }
+  if (!image)
+    return (
+      <li class="cell" style={style} data-index={index}>
+        <div class="box loading" />
+      </li>
+    )
+  const ratio = image.width / image.height
+  const boxWidth = ratio >= 1 ? cell : cell * ratio
+  const boxHeight = ratio >= 1 ? cell / ratio : cell
+  const hash = placeholder(image.thumbhash)
+  return (
+    <li class="cell" style={style}>
+      <button
+        type="button"
+        class="box"
+        data-index={index}
+        data-image-id={image.id}
+        aria-label={`Image ${index + 1}, ${image.width}×${image.height}, added ${date(image.createdAt)}`}
+        style={{
+          width: `${boxWidth}px`,
+          height: `${boxHeight}px`,
+          backgroundImage: hash && !loaded ? `url("${hash}")` : undefined,
+        }}
+        onClick={onOpen}
+      >
+        <img
+          src={image.url.replace(/\/public$/, '/w=320,format=auto')}
+          srcset={srcset(image.url)}
+          sizes={`(max-width: 600px) 50vw, ${Math.ceil(100 / columns)}vw`}
+          width={image.width}
+          height={image.height}
+          alt=""
+          decoding="async"
+          loading="lazy"
+          class={loaded ? 'loaded' : ''}
+          onLoad={() => setLoaded(true)}
+        />
+      </button>
+    </li>
+  )
+}

@@ -1,0 +1,22 @@
+import path from 'node:path'
+import preact from '@preact/preset-vite'
+import { defineConfig } from 'vite'
+
+/**
+ * The web app: built into dist/web (or PICTURA_WEB_OUT, which the browser tests use),
+ * served by `pictura serve` at `/`. Hashed file names under /assets, a manifest that
+ * tells the server the build is complete, no inline script (the page's CSP forbids it).
+ */
+export default defineConfig({
+  root: import.meta.dirname,
+  plugins: [preact()],
+  build: {
+    outDir: process.env.PICTURA_WEB_OUT ?? path.resolve(import.meta.dirname, '../dist/web'),
+    emptyOutDir: true,
+    manifest: true,
+    target: 'es2022',
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    reportCompressedSize: false,
+  },
+})
