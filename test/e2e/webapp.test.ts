@@ -4,7 +4,7 @@ import { AxeBuilder } from '@axe-core/playwright'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { client, json, newImage, newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
-import { builtWebApp, launchBrowser } from '../support/browser.js'
+import { builtWebApp, freePort, launchBrowser } from '../support/browser.js'
 import * as images from '../support/images.js'
 import { childEnv, type PicturaProcess, startPictura } from '../support/pictura-process.js'
 
@@ -21,11 +21,13 @@ let browser: Browser
 let base: string
 
 before(async () => {
-  t = await createTestEnv()
+  // The port is chosen first: delivery URLs (PUBLIC_URL) must name it.
+  const port = await freePort()
+  t = await createTestEnv({ PUBLIC_URL: `http://127.0.0.1:${port}` })
   const webDir = builtWebApp()
   server = await startPictura(
     'serve',
-    childEnv({ ...t.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEB_DIR: webDir }),
+    childEnv({ ...t.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEB_DIR: webDir }),
   )
   base = server.base
   browser = await launchBrowser()
@@ -120,6 +122,8 @@ test('a revoked token returns to sign-in with a clear message', async () => {
   const admin = client(t, t.adminToken)
   const { page } = await open()
   await signIn(page, user.token)
+  // The app has loaded what it shows (its workspaces) before the token goes.
+  await page.getByRole('heading', { name: 'No workspace yet' }).waitFor()
   const tokens = json<{ data: { id: string }[] }>(await user.api.get('/api/tokens'))
   for (const tok of tokens.data) assert.equal((await admin.del(`/api/tokens/${tok.id}`)).statusCode, 200)
   await page.getByRole('button', { name: 'Tokens' }).click()
@@ -279,18 +283,18 @@ test('at 390 px wide nothing scrolls sideways: sign-in, gallery, lightbox, files
   for (let i = 0; i < 12; i++) await newImage(t, ws.id, { width: 300, height: 200 + i * 20, exif: { Make: 'X' } })
   const { page } = await open(390, 844)
   const noSideways = async (where: string) => {
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .sr-only'))
+        .map((e) => `${e.tagName}.${e.className}`)
+        .slice(0, 5),
+    )
+    assert.deepEqual(wide, [], `${where}: elements past the right edge`)
     const [scroll, client] = await page.evaluate(() => [
       document.documentElement.scrollWidth,
       document.documentElement.clientWidth,
     ])
     assert.ok(scroll <= client, `${where}: ${scroll} > ${client}`)
-    const wide = await page.evaluate(() =>
-      [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .sr-only'))
-        .map((e) => e.className || e.tagName)
-        .slice(0, 5),
-    )
-    assert.deepEqual(wide, [], `${where}: elements past the right edge`)
   }
   await noSideways('sign-in')
   await signIn(page, owner.token)

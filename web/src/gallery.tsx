@@ -40,6 +40,7 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
   const scroller = useRef<HTMLDivElement>(null)
   const [size, setSize] = useState({ width: 0, height: 0 })
   const [scrollTop, setScrollTop] = useState(0)
+  const pendingFocus = useRef<number | null>(null)
 
   const list = useMemo(
     () => new ImageList(client, workspaceId, () => setTick((t) => t + 1)),
@@ -93,10 +94,19 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
       const { top } = positionOf(index)
       const visible = top >= logicalTop && top + rowHeight <= logicalTop + size.height
       if (!visible) el.scrollTop = Math.max(0, (top - (size.height - rowHeight) / 2) / scale)
-      requestAnimationFrame(() =>
-        el.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus({ preventScroll: true }),
-      )
+      pendingFocus.current = index
+      setTick((t) => t + 1)
     },
+  })
+  // Focus goes to a tile once it is rendered with its image (the list may be loading again).
+  useEffect(() => {
+    const index = pendingFocus.current
+    if (index === null) return
+    const tile = scroller.current?.querySelector<HTMLElement>(`button[data-index="${index}"]`)
+    if (tile) {
+      pendingFocus.current = null
+      tile.focus({ preventScroll: true })
+    }
   })
 
   const tiles = []
@@ -184,9 +194,9 @@ interface TileProps {
 }
 
 function Tile({ index, image, top, left, cell, columns, onOpen }: TileProps) {
-  const [loaded, setLoaded] = useState(false)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a tile reused for another image starts unloaded
-  useEffect(() => setLoaded(false), [image?.id])
+  // Keyed by image: a tile reused for another image starts unloaded, a cached image that loads at once stays loaded.
+  const [loadedId, setLoadedId] = useState<string | null>(null)
+  const loaded = image !== undefined && loadedId === image.id
   const style = { top: `${top}px`, left: `${left}px`, width: `${cell}px`, height: `${cell}px` }
   if (!image)
     return (
@@ -223,7 +233,7 @@ function Tile({ index, image, top, left, cell, columns, onOpen }: TileProps) {
           decoding="async"
           loading="lazy"
           class={loaded ? 'loaded' : ''}
-          onLoad={() => setLoaded(true)}
+          onLoad={() => setLoadedId(image.id)}
         />
       </button>
     </li>
