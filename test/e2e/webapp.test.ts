@@ -230,7 +230,7 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await page.keyboard.press('Escape')
   await page.getByText('4 images').waitFor()
   await page.getByRole('button', { name: 'Files' }).click()
-  await page.getByText('6 files').waitFor()
+  await page.getByText('7 files').waitFor()
   await page.locator('.badge.deleted').waitFor()
   await page.locator('.badge.failed').waitFor()
   assert.deepEqual(errors, [])

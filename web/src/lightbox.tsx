@@ -57,6 +57,7 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
     if (next >= 0 && next < total) onIndex(next)
   }
 
+  // On the window, so the keys work wherever focus is (a button that went away leaves it on the body).
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
       e.preventDefault()
@@ -69,6 +70,11 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
       move(-1)
     } else if (e.key === 'Tab') trapFocus(e, dialog.current)
   }
+
+  useEffect(() => {
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  })
 
   const shown = deleted ?? image
   const download = async () => {
@@ -87,6 +93,7 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
       await client.images.delete(image.id)
       setDeleted(image)
       setConfirming(false)
+      dialog.current?.focus()
       setStatus('Image deleted. The file and its bytes stay (see Files).')
       onChanged()
     } catch (err) {
@@ -113,7 +120,6 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
         aria-labelledby="lightbox-title"
         tabIndex={-1}
         ref={dialog}
-        onKeyDown={onKey}
       >
         <div class="stage">
           {shown ? (
