@@ -176,7 +176,9 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
     'notes.txt': 'none',
   }
   for (const [name, state] of Object.entries(expected))
-    await row(name).and(page.locator(`[data-state="${state}"]`)).waitFor({ timeout: 60_000 })
+    await row(name)
+      .and(page.locator(`[data-state="${state}"]`))
+      .waitFor({ timeout: 60_000 })
   assert.match((await row('truncated.jpg').textContent()) ?? '', /Failed: .+/, 'the reason is shown')
   assert.match((await row('notes.txt').textContent()) ?? '', /Not an image/)
   await page.getByText('4 images').waitFor()
@@ -190,7 +192,9 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   const box = await tile.boundingBox()
   assert.ok(box && box.height > box.width * 1.2, `tall box ${JSON.stringify(box)}`)
   await tile.locator('img.loaded').waitFor()
-  const natural = await tile.locator('img').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])
+  const natural = await tile
+    .locator('img')
+    .evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])
   assert.ok((natural[1] ?? 0) > (natural[0] ?? 0), `delivered upright: ${natural}`)
 
   // The same bytes again: flagged before sending, then sent when asked.
@@ -240,7 +244,8 @@ test('scrolling through 250 images shows every one exactly once, with few <img> 
   const owner = await newUser(t)
   const ws = await newWorkspace(owner, 'Many')
   const made: string[] = []
-  for (let i = 0; i < 250; i++) made.push((await newImage(t, ws.id, { width: 400 + (i % 3) * 200, height: 400 })).id)
+  for (let i = 0; i < 250; i++)
+    made.push((await newImage(t, ws.id, { width: 400 + (i % 3) * 200, height: 400 })).id)
   const { page } = await open()
   await signIn(page, owner.token)
   await page.getByText('250 images').waitFor()
@@ -280,12 +285,16 @@ test('scrolling through 250 images shows every one exactly once, with few <img> 
 test('at 390 px wide nothing scrolls sideways: sign-in, gallery, lightbox, files', async () => {
   const owner = await newUser(t)
   const ws = await newWorkspace(owner, 'A workspace with a rather long name for a phone')
-  for (let i = 0; i < 12; i++) await newImage(t, ws.id, { width: 300, height: 200 + i * 20, exif: { Make: 'X' } })
+  for (let i = 0; i < 12; i++)
+    await newImage(t, ws.id, { width: 300, height: 200 + i * 20, exif: { Make: 'X' } })
   const { page } = await open(390, 844)
   const noSideways = async (where: string) => {
     const wide = await page.evaluate(() =>
       [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .sr-only'))
+        .filter(
+          (e) =>
+            e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .sr-only'),
+        )
         .map((e) => `${e.tagName}.${e.className}`)
         .slice(0, 5),
     )

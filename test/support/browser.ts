@@ -47,11 +47,15 @@ export function builtWebApp(): string {
   if (existsSync(path.join(out, 'index.html'))) return out
   const building = `${out}.${process.pid}`
   const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js')
-  const result = spawnSync(process.execPath, [vite, 'build', '-c', 'web/vite.config.ts', '--logLevel', 'error'], {
-    cwd: ROOT,
-    env: { ...process.env, PICTURA_WEB_OUT: building },
-    encoding: 'utf8',
-  })
+  const result = spawnSync(
+    process.execPath,
+    [vite, 'build', '-c', 'web/vite.config.ts', '--logLevel', 'error'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PICTURA_WEB_OUT: building },
+      encoding: 'utf8',
+    },
+  )
   if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}\n${result.stderr}`)
   try {
     renameSync(building, out)
@@ -68,7 +72,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      )
     })
   })
 }

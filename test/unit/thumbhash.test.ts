@@ -44,7 +44,11 @@ test('a placeholder differs between different pictures, and is made for PNG, Web
   const upsideDown = await analyseImage(await images.orientedJpeg(900, 600, 1), MAX_PIXELS)
   // The same scene turned half a circle in its pixels (not by EXIF) is not the same placeholder.
   const turned = await analyseImage(
-    await (await import('sharp')).default(await images.orientedJpeg(900, 600, 1)).rotate(180).jpeg().toBuffer(),
+    await (await import('sharp'))
+      .default(await images.orientedJpeg(900, 600, 1))
+      .rotate(180)
+      .jpeg()
+      .toBuffer(),
     MAX_PIXELS,
   )
   assert.ok(upsideDown.thumbhash && turned.thumbhash)

@@ -92,7 +92,6 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
         },
         unauthorized,
       ),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: one queue per session
     [client],
   )
 
@@ -108,7 +107,6 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       setLoadError(describe(err))
     }
   }
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once per session
   useEffect(() => {
     void loadWorkspaces()
   }, [])
@@ -177,7 +175,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       <a class="skip" href="#main">
         Skip to content
       </a>
-      <header class="top" role="banner">
+      <header class="top">
         <span class="brand" aria-hidden="true">
           Pictura
         </span>
@@ -295,7 +293,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
             client={client}
             workspace={workspace}
             isAdmin={me.role === 'admin'}
-            onRenamed={(w) => setWorkspaces((all) => (all ?? []).map((x) => (x.id === w.id ? { ...x, ...w } : x)))}
+            onRenamed={(w) =>
+              setWorkspaces((all) => (all ?? []).map((x) => (x.id === w.id ? { ...x, ...w } : x)))
+            }
             onUnauthorized={unauthorized}
           />
         ) : (
@@ -393,7 +393,11 @@ function FirstWorkspace({ onCreate }: { onCreate: (name: string) => Promise<void
         }}
       >
         <label for="first-ws">Workspace name</label>
-        <input id="first-ws" value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="first-ws"
+          value={name}
+          onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+        />
         <button type="submit" class="primary">
           Create workspace
         </button>

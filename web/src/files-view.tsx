@@ -40,7 +40,6 @@ export function FilesView({ client, workspaceId, version, canEdit, onChanged, on
       setBusy(false)
     }
   }
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the scope or the content changes
   useEffect(() => {
     void load(null)
   }, [workspaceId, version])
@@ -107,7 +106,10 @@ export function FilesView({ client, workspaceId, version, canEdit, onChanged, on
                       Download
                     </button>
                     {canEdit && (f.image.status === 'failed' || f.image.status === 'deleted') ? (
-                      <button type="button" onClick={() => act('Provisioning again.', () => client.images.provision(f.id))}>
+                      <button
+                        type="button"
+                        onClick={() => act('Provisioning again.', () => client.images.provision(f.id))}
+                      >
                         Provision again
                       </button>
                     ) : null}

@@ -44,7 +44,6 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
 
   const list = useMemo(
     () => new ImageList(client, workspaceId, () => setTick((t) => t + 1)),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: a new version is a new list
     [client, workspaceId, version],
   )
   useEffect(() => () => list.stop(), [list])

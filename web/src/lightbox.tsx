@@ -31,7 +31,6 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
     list.want(index - 1, index + 1)
   }, [list, index])
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new image resets the view
   useEffect(() => {
     setFile(null)
     setConfirming(false)
@@ -134,13 +133,21 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
               alt={file ? `${file.name}` : `Image ${index + 1}`}
               style={{
                 aspectRatio: `${shown.width} / ${shown.height}`,
-                backgroundImage: placeholder(shown.thumbhash) ? `url("${placeholder(shown.thumbhash)}")` : undefined,
+                backgroundImage: placeholder(shown.thumbhash)
+                  ? `url("${placeholder(shown.thumbhash)}")`
+                  : undefined,
               }}
             />
           ) : (
             <p class="state">Loading…</p>
           )}
-          <button type="button" class="nav prev" onClick={() => move(-1)} disabled={index === 0} aria-label="Previous image">
+          <button
+            type="button"
+            class="nav prev"
+            onClick={() => move(-1)}
+            disabled={index === 0}
+            aria-label="Previous image"
+          >
             ‹
           </button>
           <button
@@ -185,7 +192,7 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
             ) : null}
           </div>
           {confirming ? (
-            <div class="confirm" role="group" aria-label="Confirm delete">
+            <div class="confirm">
               <p>Delete this image? Its delivery URLs stop working; the original file stays in Files.</p>
               <button type="button" class="danger" onClick={remove}>
                 Delete image
@@ -307,7 +314,9 @@ export async function saveOriginal(client: PicturaClient, fileId: string, name: 
 export function trapFocus(e: KeyboardEvent, root: HTMLElement | null) {
   if (!root) return
   const focusable = [
-    ...root.querySelectorAll<HTMLElement>('button:not([disabled]), input, summary, a[href], select, textarea'),
+    ...root.querySelectorAll<HTMLElement>(
+      'button:not([disabled]), input, summary, a[href], select, textarea',
+    ),
   ]
   const first = focusable[0]
   const last = focusable[focusable.length - 1]

@@ -28,7 +28,8 @@ export function WorkspaceView({ client, workspace, isAdmin, onRenamed, onUnautho
     <section class="page" aria-labelledby="ws-title">
       <h1 id="ws-title">Workspace “{workspace.name}”</h1>
       <p class="muted">
-        Your role: {workspace.role ?? 'admin'} · created {date(workspace.createdAt)} · id <code>{workspace.id}</code>
+        Your role: {workspace.role ?? 'admin'} · created {date(workspace.createdAt)} · id{' '}
+        <code>{workspace.id}</code>
       </p>
       {owner ? (
         <Rename client={client} workspace={workspace} onRenamed={onRenamed} onUnauthorized={onUnauthorized} />
@@ -71,7 +72,11 @@ function Rename({
       }}
     >
       <label for="ws-name">Name</label>
-      <input id="ws-name" value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+      <input
+        id="ws-name"
+        value={name}
+        onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+      />
       <button type="submit">Rename</button>
       {status ? <span role="status">{status}</span> : null}
     </form>
@@ -102,7 +107,6 @@ function Members({
       setError(describe(err))
     }
   }
-  // biome-ignore lint/correctness/useExhaustiveDependencies: per workspace
   useEffect(() => {
     void load()
   }, [workspace.id])
@@ -195,7 +199,11 @@ function Members({
           value={userId}
           onInput={(e) => setUserId((e.currentTarget as HTMLInputElement).value)}
         />
-        <select aria-label="Role of the new member" value={role} onChange={(e) => setRole((e.currentTarget as HTMLSelectElement).value as WorkspaceRole)}>
+        <select
+          aria-label="Role of the new member"
+          value={role}
+          onChange={(e) => setRole((e.currentTarget as HTMLSelectElement).value as WorkspaceRole)}
+        >
           {ROLES.map((r) => (
             <option key={r} value={r}>
               {r}
@@ -209,7 +217,13 @@ function Members({
 }
 
 /** The user's tokens: create one (its secret is shown once), revoke any. */
-export function TokensView({ client, onUnauthorized }: { client: PicturaClient; onUnauthorized: (err: unknown) => void }) {
+export function TokensView({
+  client,
+  onUnauthorized,
+}: {
+  client: PicturaClient
+  onUnauthorized: (err: unknown) => void
+}) {
   const [tokens, setTokens] = useState<Token[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [name, setName] = useState('')
@@ -225,7 +239,6 @@ export function TokensView({ client, onUnauthorized }: { client: PicturaClient; 
       setError(describe(err))
     }
   }
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once
   useEffect(() => {
     void load()
   }, [])
@@ -255,7 +268,11 @@ export function TokensView({ client, onUnauthorized }: { client: PicturaClient; 
         }}
       >
         <label for="token-name">New token name</label>
-        <input id="token-name" value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="token-name"
+          value={name}
+          onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+        />
         <button type="submit">Create token</button>
       </form>
       {secret ? (

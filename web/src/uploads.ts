@@ -105,7 +105,7 @@ export class Uploads {
 
   uploadAnyway(key: number): void {
     const item = this.find(key)
-    if (!item || item.state !== 'duplicate') return
+    if (item?.state !== 'duplicate') return
     this.set(item, { state: 'queued', force: true })
     this.pump()
   }
