@@ -29,10 +29,19 @@ function exposure(v: unknown): string | null {
   return s >= 1 ? `${s} s` : `1/${Math.round(1 / s)} s`
 }
 
+/** "Canon" and "Canon EOS R6" read "Canon EOS R6"; "FUJIFILM" and "X-T4" read "FUJIFILM X-T4". */
+function camera(make: unknown, model: unknown): string | null {
+  const m = typeof make === 'string' ? make.trim() : ''
+  const mo = typeof model === 'string' ? model.trim() : ''
+  const brand = m.split(/\s+/)[0] ?? ''
+  if (mo && brand && mo.toLowerCase().startsWith(brand.toLowerCase())) return mo
+  return [m, mo].filter(Boolean).join(' ') || null
+}
+
 /** The EXIF rows a person looks for, in a fixed order; absent tags are left out. */
 export function exifSummary(tags: Tags): [string, string][] {
   const rows: [string, string | null][] = [
-    ['Camera', [tags.Make, tags.Model].filter((x) => typeof x === 'string' && x).join(' ') || null],
+    ['Camera', camera(tags.Make, tags.Model)],
     ['Lens', typeof tags.LensModel === 'string' ? tags.LensModel : null],
     ['Exposure', exposure(tags.ExposureTime)],
     ['Aperture', Number.isFinite(num(tags.FNumber)) ? `f/${num(tags.FNumber)}` : null],

@@ -2,22 +2,17 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Image, PicturaClient } from '../../client/index.js'
 import { count, date } from './format.js'
 import { ImageList } from './image-list.js'
+import { GAP, grid } from './layout.js'
 import { describe } from './session.js'
 import { placeholder, srcset } from './thumb.js'
 
 /**
- * The gallery: a virtualised grid of square cells, each holding a box of its
- * image's aspect ratio (reserved from width and height before any byte arrives)
- * painted with the image's thumbhash until the image loads. Only the rows in
- * view (and a few around) exist in the DOM, so a workspace of 100,000 images
- * has a few dozen <img> at a time. Browsers cap an element's height near 16.7
- * million px, so past MAX_HEIGHT the scroll range is compressed: the scroll
- * position maps onto the rows proportionally and the last row stays reachable.
+ * The gallery: a virtualised grid of square cells (geometry in layout.ts), each
+ * holding a box of its image's aspect ratio (reserved from width and height
+ * before any byte arrives) painted with the image's thumbhash until the image
+ * loads. Only the rows in view (and a few around) exist in the DOM, so a
+ * workspace of 100,000 images has a few dozen <img> at a time.
  */
-const MAX_HEIGHT = 8_000_000
-const MIN_CELL = 180
-const GAP = 8
-const OVERSCAN_ROWS = 2
 
 export interface GalleryHandle {
   list: ImageList
@@ -61,38 +56,23 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
     return () => observer.disconnect()
   }, [])
 
-  const columns = Math.max(2, Math.floor((size.width + GAP) / (MIN_CELL + GAP)))
-  const cell = size.width > 0 ? (size.width - GAP * (columns + 1)) / columns : MIN_CELL
-  const rowHeight = cell + GAP
+  const g = grid({ width: size.width, viewport: size.height, total: list.total ?? 0, scrollTop })
+  const { columns, cell, firstRow, lastRow } = g
   const total = list.total ?? 0
-  const rows = Math.ceil(total / columns)
-  const realHeight = rows * rowHeight + GAP
-  const height = Math.min(realHeight, MAX_HEIGHT)
-  // Pixels of rows per pixel of scroll: 1 until the real height passes MAX_HEIGHT.
-  const scale = realHeight > height ? (realHeight - size.height) / Math.max(1, height - size.height) : 1
-  const logicalTop = scrollTop * scale
-  const firstRow = Math.max(0, Math.floor(logicalTop / rowHeight) - OVERSCAN_ROWS)
-  const lastRow = Math.min(rows - 1, Math.ceil((logicalTop + size.height) / rowHeight) + OVERSCAN_ROWS)
 
   useEffect(() => {
     if (size.width === 0) return
     if (list.total === null) list.want(0, PAGE_HINT)
-    else if (rows > 0) list.want(firstRow * columns, Math.min(total - 1, (lastRow + 1) * columns - 1))
+    else if (g.rows > 0) list.want(firstRow * columns, Math.min(total - 1, (lastRow + 1) * columns - 1))
   })
-
-  const positionOf = (index: number) => {
-    const row = Math.floor(index / columns)
-    return { row, top: row * rowHeight + GAP }
-  }
 
   handle({
     list,
     focusTile: (index: number) => {
       const el = scroller.current
       if (!el) return
-      const { top } = positionOf(index)
-      const visible = top >= logicalTop && top + rowHeight <= logicalTop + size.height
-      if (!visible) el.scrollTop = Math.max(0, (top - (size.height - rowHeight) / 2) / scale)
+      const row = Math.floor(index / columns)
+      if (!g.inView(row)) el.scrollTop = g.scrollTopFor(row)
       pendingFocus.current = index
       setTick((t) => t + 1)
     },
@@ -113,7 +93,7 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
     for (let col = 0; col < columns; col++) {
       const index = row * columns + col
       if (index >= total) break
-      const top = scrollTop + (row * rowHeight + GAP - logicalTop)
+      const top = g.rowTop(row)
       const left = GAP + col * (cell + GAP)
       tiles.push(
         <Tile
@@ -172,7 +152,7 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
         aria-busy={loading}
         onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
       >
-        <ul class="grid" style={{ height: `${height}px` }} aria-label="Images, newest first">
+        <ul class="grid" style={{ height: `${g.height}px` }} aria-label="Images, newest first">
           {tiles}
         </ul>
       </div>
