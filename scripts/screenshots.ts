@@ -119,7 +119,12 @@ async function main() {
     const ws = (await api('POST', '/api/workspaces', { name: 'Summer 2026' })) as { id: string }
     process.stdout.write(`Uploading ${PHOTOS} photos…\n`)
     for (let i = 0; i < PHOTOS; i++)
-      await api('POST', `/api/files?workspace_id=${ws.id}&name=DSCF${String(4100 + i)}.JPG`, undefined, await photo(i))
+      await api(
+        'POST',
+        `/api/files?workspace_id=${ws.id}&name=DSCF${String(4100 + i)}.JPG`,
+        undefined,
+        await photo(i),
+      )
     for (;;) {
       const page = (await api('GET', `/api/images?workspace_id=${ws.id}&limit=1`)) as {
         pageInfo: { total: number }
@@ -197,7 +202,9 @@ async function main() {
       () => document.querySelectorAll('.upload[data-state="uploading"] progress').length >= 3,
     )
     await page.waitForFunction(() =>
-      [...document.querySelectorAll<HTMLProgressElement>('.upload progress')].some((p) => p.value > p.max * 0.3),
+      [...document.querySelectorAll<HTMLProgressElement>('.upload progress')].some(
+        (p) => p.value > p.max * 0.3,
+      ),
     )
     await page.screenshot({ path: path.join(OUT, 'uploading.png') })
     await context.close()
@@ -217,7 +224,10 @@ async function main() {
     await mobile.context.close()
 
     const js = readdirSync(path.join(webDir, 'assets')).filter((f) => f.endsWith('.js'))
-    const gz = js.reduce((n, f) => n + gzipSync(readFileSync(path.join(webDir, 'assets', f)), { level: 9 }).length, 0)
+    const gz = js.reduce(
+      (n, f) => n + gzipSync(readFileSync(path.join(webDir, 'assets', f)), { level: 9 }).length,
+      0,
+    )
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
     process.stdout.write(
       [

@@ -10,6 +10,12 @@ import { defineConfig } from 'vite'
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [preact()],
+  // `npm run dev:web`: the app with hot reload, its API calls sent to a running server (PICTURA_URL).
+  server: {
+    proxy: Object.fromEntries(
+      ['/api', '/cdn'].map((prefix) => [prefix, process.env.PICTURA_URL ?? 'http://127.0.0.1:8787']),
+    ),
+  },
   build: {
     outDir: process.env.PICTURA_WEB_OUT ?? path.resolve(import.meta.dirname, '../dist/web'),
     emptyOutDir: true,

@@ -235,8 +235,72 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await page.getByText('4 images').waitFor()
   await page.getByRole('button', { name: 'Files' }).click()
   await page.getByText('7 files').waitFor()
-  await page.locator('.badge.deleted').waitFor()
   await page.locator('.badge.failed').waitFor()
+  // The deleted image's file is provisioned again from the Files view.
+  await page
+    .locator('tr', { has: page.locator('.badge.deleted') })
+    .getByRole('button', { name: 'Provision again' })
+    .click()
+  await page.getByRole('status').filter({ hasText: 'Provisioning again' }).waitFor()
+  await page.getByRole('button', { name: 'Gallery' }).click()
+  await page.getByText('5 images').waitFor({ timeout: 60_000 })
+  assert.deepEqual(errors, [])
+})
+
+test('owners manage members and roles; tokens show their secret once and can be revoked', async () => {
+  const owner = await newUser(t)
+  const member = await newUser(t)
+  await newWorkspace(owner, 'Team')
+  const { page, errors } = await open()
+  await signIn(page, owner.token)
+  await page.getByRole('navigation').getByRole('button', { name: 'Workspace', exact: true }).click()
+  await page.getByLabel('Name', { exact: true }).fill('Team photos')
+  await page.getByRole('button', { name: 'Rename' }).click()
+  await page.locator('#ws-select option:checked', { hasText: 'Team photos' }).waitFor({ state: 'attached' })
+  await page.getByLabel('Add a member by user id').fill(member.id)
+  await page.getByLabel('Role of the new member').selectOption('editor')
+  await page.getByRole('button', { name: 'Add', exact: true }).click()
+  const role = page.getByLabel(`Role of ${member.email}`)
+  await role.waitFor()
+  assert.equal(await role.inputValue(), 'editor')
+  await role.selectOption('viewer')
+  await page.waitForFunction(
+    async ([id]) => {
+      const token = sessionStorage.getItem('pictura.token')
+      const ws = await (
+        await fetch('/api/workspaces', { headers: { authorization: `Bearer ${token}` } })
+      ).json()
+      const members = await (
+        await fetch(`/api/workspaces/${ws.data[0].id}/members`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()
+      return members.data.some(
+        (m: { userId: string; role: string }) => m.userId === id && m.role === 'viewer',
+      )
+    },
+    [member.id],
+  )
+
+  await page.getByRole('button', { name: 'Tokens' }).click()
+  await page.getByLabel('New token name').fill('laptop')
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const secret = await page.getByLabel('The new token', { exact: true }).inputValue()
+  assert.match(secret, /^pic_/)
+  assert.equal(
+    (await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${secret}` } })).status,
+    200,
+  )
+  await page.getByRole('button', { name: 'Done' }).click()
+  assert.equal(await page.getByLabel('The new token', { exact: true }).count(), 0, 'shown once')
+  const row = page.locator('tr', { hasText: 'laptop' })
+  await row.getByRole('button', { name: 'Revoke…' }).click()
+  await row.getByRole('button', { name: 'Revoke now' }).click()
+  await row.waitFor({ state: 'detached' })
+  assert.equal(
+    (await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${secret}` } })).status,
+    401,
+  )
   assert.deepEqual(errors, [])
 })
 

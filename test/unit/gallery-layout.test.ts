@@ -22,7 +22,10 @@ for (const [width, viewport] of [
       const bottom = grid({ width, viewport, total, scrollTop: end })
       assert.equal(bottom.lastRow, top.rows - 1, `${total}: last row rendered`)
       assert.ok(bottom.inView(top.rows - 1), `${total}: last row in view`)
-      assert.ok(bottom.rowTop(top.rows - 1) + bottom.rowHeight <= end + viewport + GAP, `${total}: above the bottom`)
+      assert.ok(
+        bottom.rowTop(top.rows - 1) + bottom.rowHeight <= end + viewport + GAP,
+        `${total}: above the bottom`,
+      )
       assert.ok(cells(bottom) < 400)
       // Every row is in view at some scroll position: scrollTopFor puts it there.
       const sample = [0, 1, Math.floor(top.rows / 3), Math.floor(top.rows / 2), top.rows - 2, top.rows - 1]

@@ -45,6 +45,11 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
   useEffect(() => {
     if (list.error) onUnauthorized(list.error)
   })
+  // A new list (after an upload or a delete) replaces the one shown once its first page is in: no blank grid.
+  const previous = useRef<ImageList | null>(null)
+  const ready = list.total !== null || list.error !== null
+  const shown = ready || !previous.current ? list : previous.current
+  if (ready) previous.current = list
 
   useLayoutEffect(() => {
     const el = scroller.current
@@ -56,18 +61,19 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
     return () => observer.disconnect()
   }, [])
 
-  const g = grid({ width: size.width, viewport: size.height, total: list.total ?? 0, scrollTop })
+  const g = grid({ width: size.width, viewport: size.height, total: shown.total ?? 0, scrollTop })
   const { columns, cell, firstRow, lastRow } = g
-  const total = list.total ?? 0
+  const total = shown.total ?? 0
 
   useEffect(() => {
     if (size.width === 0) return
     if (list.total === null) list.want(0, PAGE_HINT)
-    else if (g.rows > 0) list.want(firstRow * columns, Math.min(total - 1, (lastRow + 1) * columns - 1))
+    if (shown.total !== null && g.rows > 0)
+      shown.want(firstRow * columns, Math.min(total - 1, (lastRow + 1) * columns - 1))
   })
 
   handle({
-    list,
+    list: shown,
     focusTile: (index: number) => {
       const el = scroller.current
       if (!el) return
@@ -99,24 +105,49 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
         <Tile
           key={index}
           index={index}
-          image={list.get(index)}
+          image={shown.get(index)}
           top={top}
           left={left}
           cell={cell}
           columns={columns}
-          onOpen={() => onOpen(index, list)}
+          onOpen={() => onOpen(index, shown)}
         />,
       )
     }
   }
 
-  const loading = list.total === null && !list.error
+  const loading = shown.total === null && !list.error
+
+  // Arrow keys move between tiles, Home and End go to the newest and the oldest image.
+  const onKeyDown = (e: KeyboardEvent) => {
+    const from = Number((e.target as HTMLElement).getAttribute('data-index'))
+    if (Number.isNaN(from) || total === 0) return
+    const by: Record<string, number> = {
+      ArrowRight: 1,
+      ArrowLeft: -1,
+      ArrowDown: columns,
+      ArrowUp: -columns,
+      PageDown: columns * 3,
+      PageUp: -columns * 3,
+    }
+    let to: number
+    if (e.key === 'Home') to = 0
+    else if (e.key === 'End') to = total - 1
+    else if (by[e.key] !== undefined) to = Math.min(total - 1, Math.max(0, from + (by[e.key] ?? 0)))
+    else return
+    e.preventDefault()
+    const el = scroller.current
+    const row = Math.floor(to / columns)
+    if (el && !g.inView(row)) el.scrollTop = g.scrollTopFor(row)
+    pendingFocus.current = to
+    setTick((t) => t + 1)
+  }
   return (
     <section class="gallery" aria-labelledby="gallery-title">
       <div class="toolbar">
         <h1 id="gallery-title">Images</h1>
         <p class="total" aria-live="polite">
-          {list.total === null ? 'Loading…' : `${count(list.total)} image${list.total === 1 ? '' : 's'}`}
+          {shown.total === null ? 'Loading…' : `${count(shown.total)} image${shown.total === 1 ? '' : 's'}`}
         </p>
       </div>
       {list.error ? (
@@ -133,7 +164,7 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
           </button>
         </div>
       ) : null}
-      {list.total === 0 ? (
+      {shown.total === 0 ? (
         <div class="state empty">
           <p>No images here yet.</p>
           <p>
@@ -152,7 +183,12 @@ export function Gallery({ client, workspaceId, version, onOpen, handle, onUnauth
         aria-busy={loading}
         onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
       >
-        <ul class="grid" style={{ height: `${g.height}px` }} aria-label="Images, newest first">
+        <ul
+          class="grid"
+          style={{ height: `${g.height}px` }}
+          aria-label="Images, newest first (arrow keys move, Home and End go to the newest and oldest)"
+          onKeyDown={onKeyDown}
+        >
           {tiles}
         </ul>
       </div>
