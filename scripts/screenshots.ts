@@ -3,8 +3,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
+import SQLite from 'better-sqlite3'
 import type { Page } from 'playwright-core'
 import sharp from 'sharp'
+import { imageHead } from '../src/features/images/image-json.js'
+import { newId } from '../src/shared/ids.js'
 import { builtWebApp, freePort, launchBrowser } from '../test/support/browser.js'
 import { type ExifInput, exifTiff } from '../test/support/exif-writer.js'
 import { exifSegment, jpegWith } from '../test/support/image-bytes.js'
@@ -20,6 +23,8 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 const OUT = path.join(ROOT, 'docs', 'screenshots')
 const PHOTOS = 100
 const PAINT_RUNS = 5
+/** The large workspace the scrolling figures are measured in. */
+const MANY = 100_000
 
 const CAMERAS: [string, string, string][] = [
   ['FUJIFILM', 'X-T4', 'XF23mmF1.4 R'],
@@ -75,6 +80,130 @@ async function photo(i: number, scale = 1): Promise<Buffer> {
     DateTimeOriginal: `2026:06:${day} 18:${String(i % 60).padStart(2, '0')}:05`,
   }
   return jpegWith(jpeg, exifSegment(exifTiff(tags)))
+}
+
+/**
+ * MANY images written straight into the server's SQLite file (the API would take
+ * minutes): each a copy of one of the real photos' rows, with its own ids and
+ * provider id, its bytes the photo's (so /cdn renders them), newest last.
+ */
+function seedMany(dbFile: string, workspaceId: string): void {
+  const db = new SQLite(dbFile)
+  db.pragma('busy_timeout = 10000')
+  const samples = db
+    .prepare(
+      `select f.name, f.mime, f.size, f.sha256, f.blob_key, f.created_by, i.width, i.height, i.exif, i.thumbhash
+       from files f join images i on i.file_id = f.id`,
+    )
+    .all() as {
+    name: string
+    mime: string
+    size: number
+    sha256: string
+    blob_key: string
+    created_by: string
+    width: number
+    height: number
+    exif: string
+    thumbhash: string | null
+  }[]
+  const file = db.prepare(
+    `insert into files (id, workspace_id, name, mime, size, sha256, blob_key, created_at, created_by, image_status, image_id, image_error)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, null)`,
+  )
+  const image = db.prepare(
+    `insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json)
+     values (?, ?, ?, 'local', ?, ?, ?, ?, ?, null, ?, ?, ?)`,
+  )
+  const start = Date.parse('2020-01-01T00:00:00Z')
+  db.transaction(() => {
+    for (let i = 0; i < MANY; i++) {
+      const s = samples[i % samples.length] as (typeof samples)[0]
+      const fileId = newId('fil')
+      const imageId = newId('img')
+      const cf = randomBytes(16).toString('hex')
+      const at = new Date(start + i * 60_000).toISOString()
+      const row = {
+        id: imageId,
+        file_id: fileId,
+        workspace_id: workspaceId,
+        cf_image_id: cf,
+        ...s,
+        thumbhash: s.thumbhash,
+      }
+      file.run(
+        fileId,
+        workspaceId,
+        `IMG_${String(i).padStart(6, '0')}.JPG`,
+        s.mime,
+        s.size,
+        s.sha256,
+        s.blob_key,
+        at,
+        s.created_by,
+        imageId,
+      )
+      image.run(
+        imageId,
+        fileId,
+        workspaceId,
+        cf,
+        s.width,
+        s.height,
+        s.size,
+        s.exif,
+        s.thumbhash,
+        at,
+        imageHead(row),
+      )
+    }
+    db.prepare(
+      'update workspace_counters set images = images + ?, files = files + ? where workspace_id = ?',
+    ).run(MANY, MANY, workspaceId)
+  })()
+  db.close()
+}
+
+/**
+ * Scrolls the gallery of MANY images for a while, a step every frame, recording
+ * long tasks (over 50 ms) and the most <img> in the DOM; then End from the first
+ * tile, timing how long the oldest image takes to be shown and focused.
+ */
+async function scrollFigures(page: Page) {
+  await page.evaluate(() => {
+    const w = window as unknown as { longTasks: number[] }
+    w.longTasks = []
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push(e.duration)
+    }).observe({ type: 'longtask', buffered: false })
+  })
+  const maxImgs = await page.evaluate(async () => {
+    const el = document.querySelector('.scroller') as HTMLElement
+    let most = 0
+    for (let frame = 0; frame < 600; frame++) {
+      el.scrollTop += frame < 300 ? 120 : 2000
+      await new Promise((r) => requestAnimationFrame(r))
+      most = Math.max(most, document.querySelectorAll('img').length)
+    }
+    return most
+  })
+  const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks)
+  await page.locator('.scroller').evaluate((el) => {
+    el.scrollTop = 0
+  })
+  await page.locator('button[data-index="0"]').focus()
+  const started = Date.now()
+  await page.keyboard.press('End')
+  await page.waitForFunction(
+    (n) => document.activeElement?.getAttribute('data-index') === String(n - 1),
+    MANY,
+    {
+      timeout: 300_000,
+    },
+  )
+  const oldestMs = Date.now() - started
+  const oldest = await page.evaluate(() => document.activeElement?.getAttribute('data-image-id'))
+  return { maxImgs, longTasks, oldestMs, oldest }
 }
 
 /** Lets the tiles' fade-in (0.2 s) end before a screenshot. */
@@ -223,6 +352,16 @@ async function main() {
     await mobile.page.screenshot({ path: path.join(OUT, 'mobile-lightbox.png') })
     await mobile.context.close()
 
+    // Scrolling MANY images: long tasks, <img> count, the oldest image reached.
+    const many = (await api('POST', '/api/workspaces', { name: 'Archive (100k)' })) as { id: string }
+    seedMany(path.join(dataDir, 'pictura.db'), many.id)
+    const archive = await signedIn(1280, 800)
+    await archive.context.addInitScript((id) => localStorage.setItem('pictura.workspace', id), many.id)
+    await archive.page.goto(base)
+    await archive.page.getByText(`${MANY.toLocaleString('en')} images`).waitFor({ timeout: 60_000 })
+    const scroll = await scrollFigures(archive.page)
+    await archive.context.close()
+
     const js = readdirSync(path.join(webDir, 'assets')).filter((f) => f.endsWith('.js'))
     const gz = js.reduce(
       (n, f) => n + gzipSync(readFileSync(path.join(webDir, 'assets', f)), { level: 9 }).length,
@@ -232,6 +371,11 @@ async function main() {
     process.stdout.write(
       [
         `Screenshots written to ${path.relative(ROOT, OUT)}/`,
+        `Scrolling ${MANY.toLocaleString('en')} images (600 frames): ${scroll.longTasks.length} long tasks` +
+          (scroll.longTasks.length ? ` (longest ${Math.round(Math.max(...scroll.longTasks))} ms)` : '') +
+          `, at most ${scroll.maxImgs} <img> in the DOM`,
+        `End from the newest tile: the oldest image shown and focused after ${(scroll.oldestMs / 1000).toFixed(1)} s` +
+          ` (${scroll.oldest === undefined ? 'none' : 'index ' + (MANY - 1)})`,
         `JavaScript: ${js.length} files, ${(gz / 1024).toFixed(1)} KiB gzipped`,
         `First gallery paint of ${PHOTOS} images (median of ${PAINT_RUNS}, 1280x800, loopback):` +
           ` tiles with placeholders ${Math.round(median(placeholders))} ms, every visible image loaded ${Math.round(median(loaded))} ms` +
