@@ -197,8 +197,19 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
     .evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])
   assert.ok((natural[1] ?? 0) > (natural[0] ?? 0), `delivered upright: ${natural}`)
 
-  // The same bytes again: flagged before sending, then sent when asked.
-  await page.getByLabel('Files to upload').setInputFiles([files[0] as (typeof files)[0]])
+  // The same bytes again, dropped on the page: flagged before sending, then sent when asked.
+  const dropped = await page.evaluateHandle(
+    ([name, base64]) => {
+      const transfer = new DataTransfer()
+      const bytes = Uint8Array.from(atob(base64 as string), (c) => c.charCodeAt(0))
+      transfer.items.add(new File([bytes], name as string, { type: 'image/jpeg' }))
+      return transfer
+    },
+    ['camera.jpg', (files[0] as (typeof files)[0]).buffer.toString('base64')],
+  )
+  await page.dispatchEvent('main', 'dragenter', { dataTransfer: dropped })
+  await page.locator('.dropzone').waitFor()
+  await page.dispatchEvent('main', 'drop', { dataTransfer: dropped })
   const dup = page.locator('.upload[data-state="duplicate"]')
   await dup.waitFor()
   assert.match((await dup.textContent()) ?? '', /Already in this workspace as “camera.jpg”/)
@@ -244,6 +255,16 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await page.getByRole('status').filter({ hasText: 'Provisioning again' }).waitFor()
   await page.getByRole('button', { name: 'Gallery' }).click()
   await page.getByText('5 images').waitFor({ timeout: 60_000 })
+
+  // While image bytes are on their way, each tile is painted with its thumbhash, in its aspect ratio.
+  await page.route('**/cdn/**', () => {})
+  await page.getByRole('button', { name: 'Files' }).click()
+  await page.getByRole('button', { name: 'Gallery' }).click()
+  await page.locator('[data-index="4"]').waitFor()
+  const painted = await page.$$eval('button[data-image-id]', (els) =>
+    els.map((e) => (e as HTMLElement).style.backgroundImage.startsWith('url("data:image/png')),
+  )
+  assert.deepEqual(painted, [true, true, true, true, true])
   assert.deepEqual(errors, [])
 })
 
