@@ -66,7 +66,7 @@ export async function analyseSmallJpeg(bytes: Buffer, maxPixels: number): Promis
     height: turned ? size.width : size.height,
     format: 'jpeg',
     tags,
-    thumbhash: await thumbhashOf(decoded, orientation),
+    thumbhash: thumbhashOf(decoded, orientation),
   }
 }
 
@@ -101,7 +101,7 @@ export async function analyseAny(bytes: Buffer, maxPixels: number): Promise<Imag
     height: display.height,
     format: meta.format,
     tags: await readExif(bytes, meta.exif),
-    thumbhash: await thumbhashOf(decoded, meta.orientation),
+    thumbhash: thumbhashOf(decoded, meta.orientation),
   }
 }
 
