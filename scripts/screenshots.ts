@@ -375,7 +375,7 @@ async function main() {
           (scroll.longTasks.length ? ` (longest ${Math.round(Math.max(...scroll.longTasks))} ms)` : '') +
           `, at most ${scroll.maxImgs} <img> in the DOM`,
         `End from the newest tile: the oldest image shown and focused after ${(scroll.oldestMs / 1000).toFixed(1)} s` +
-          ` (${scroll.oldest === undefined ? 'none' : 'index ' + (MANY - 1)})`,
+          ` (${scroll.oldest === undefined ? 'none' : `index ${MANY - 1}`})`,
         `JavaScript: ${js.length} files, ${(gz / 1024).toFixed(1)} KiB gzipped`,
         `First gallery paint of ${PHOTOS} images (median of ${PAINT_RUNS}, 1280x800, loopback):` +
           ` tiles with placeholders ${Math.round(median(placeholders))} ms, every visible image loaded ${Math.round(median(loaded))} ms` +

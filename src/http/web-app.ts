@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -57,16 +58,10 @@ function load(dir: string): Map<string, Asset> {
     }
     const compressible = !type.startsWith('image/png') && body.length > 512
     const gzip = compressible ? gzipSync(body, { level: 9 }) : null
-    const etag = `"${Buffer.from(body.length.toString(36) + hashOf(body)).toString('base64url')}"`
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`
     assets.set(`/${rel.split(path.sep).join('/')}`, { body, gzip, type, etag })
   }
   return assets
-}
-
-function hashOf(body: Buffer): string {
-  let h = 2166136261
-  for (let i = 0; i < body.length; i++) h = Math.imul(h ^ (body[i] ?? 0), 16777619)
-  return (h >>> 0).toString(36)
 }
 
 /** The page's policy: nothing inline, nothing from elsewhere but the provider's images. */
