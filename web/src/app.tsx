@@ -63,6 +63,8 @@ const VIEWS: [View, string][] = [
   ['tokens', 'Tokens'],
 ]
 const WORKSPACE_KEY = 'pictura.workspace'
+/** The switcher's value for every workspace the user sees (the gallery and files of all of them). */
+const ALL = '*'
 
 function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: string | null) => void }) {
   const { client, me } = session
@@ -101,7 +103,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       for await (const w of client.workspaces.all()) all.push(w)
       setWorkspaces(all)
       setLoadError(null)
-      if (!all.some((w) => w.id === current)) setCurrent(all[0]?.id ?? '')
+      if (current !== ALL && !all.some((w) => w.id === current)) setCurrent(all[0]?.id ?? '')
     } catch (err) {
       unauthorized(err)
       setLoadError(describe(err))
@@ -115,7 +117,13 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
   }, [current])
 
   const workspace = workspaces?.find((w) => w.id === current)
-  const canEdit = me.role === 'admin' || workspace?.role === 'owner' || workspace?.role === 'editor'
+  const scope = current && current !== ALL ? current : undefined
+  /** Whether the user may change what is in a workspace (editors, owners, admins). */
+  const canEditIn = (id: string | undefined) => {
+    const role = workspaces?.find((w) => w.id === id)?.role
+    return me.role === 'admin' || role === 'owner' || role === 'editor'
+  }
+  const canEdit = canEditIn(workspace?.id)
 
   const addFiles = (files: FileList | File[] | null | undefined) => {
     if (!files || files.length === 0) return
@@ -194,6 +202,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
                 {w.name}
               </option>
             ))}
+            {workspaces && workspaces.length > 1 ? <option value={ALL}>All workspaces</option> : null}
           </select>
           <CreateWorkspace
             onCreate={async (name) => {
@@ -225,6 +234,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
             type="button"
             class="primary"
             disabled={!workspace || !canEdit}
+            title={workspace ? undefined : 'Choose a workspace to upload into'}
             onClick={() => picker.current?.click()}
           >
             Upload
@@ -270,7 +280,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
         ) : view === 'gallery' ? (
           <Gallery
             client={client}
-            workspaceId={current || undefined}
+            workspaceId={scope}
             version={version}
             handle={(h) => {
               gallery.current = h
@@ -282,9 +292,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
         ) : view === 'files' ? (
           <FilesView
             client={client}
-            workspaceId={current || undefined}
+            workspaceId={scope}
             version={version}
-            canEdit={canEdit}
+            canEditIn={canEditIn}
             onChanged={() => setVersion((v) => v + 1)}
             onUnauthorized={unauthorized}
           />
@@ -308,7 +318,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
           client={client}
           list={open.list}
           index={open.index}
-          canEdit={canEdit}
+          canEdit={canEditIn(open.list.get(open.index)?.workspaceId)}
           onIndex={(index) => setOpen({ ...open, index })}
           onClose={closeLightbox}
           onChanged={() => {
@@ -318,7 +328,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       ) : null}
       {dragging ? (
         <div class="dropzone" aria-hidden="true">
-          <p>{workspace ? `Drop to upload into “${workspace.name}”` : 'Create a workspace first'}</p>
+          <p>{workspace ? `Drop to upload into “${workspace.name}”` : 'Choose a workspace to upload into'}</p>
         </div>
       ) : null}
     </div>

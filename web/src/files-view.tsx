@@ -8,13 +8,13 @@ interface Props {
   client: PicturaClient
   workspaceId: string | undefined
   version: number
-  canEdit: boolean
+  canEditIn: (workspaceId: string) => boolean
   onChanged: () => void
   onUnauthorized: (err: unknown) => void
 }
 
 /** Every file of the workspace, images or not: type, size, image status; download, delete, provision again. */
-export function FilesView({ client, workspaceId, version, canEdit, onChanged, onUnauthorized }: Props) {
+export function FilesView({ client, workspaceId, version, canEditIn, onChanged, onUnauthorized }: Props) {
   const [rows, setRows] = useState<FileObject[]>([])
   const [total, setTotal] = useState<number | null>(null)
   const [after, setAfter] = useState<string | null>(null)
@@ -105,7 +105,8 @@ export function FilesView({ client, workspaceId, version, canEdit, onChanged, on
                     <button type="button" onClick={() => saveOriginal(client, f.id, f.name)}>
                       Download
                     </button>
-                    {canEdit && (f.image.status === 'failed' || f.image.status === 'deleted') ? (
+                    {canEditIn(f.workspaceId) &&
+                    (f.image.status === 'failed' || f.image.status === 'deleted') ? (
                       <button
                         type="button"
                         onClick={() => act('Provisioning again.', () => client.images.provision(f.id))}
@@ -113,7 +114,7 @@ export function FilesView({ client, workspaceId, version, canEdit, onChanged, on
                         Provision again
                       </button>
                     ) : null}
-                    {canEdit && confirm !== f.id ? (
+                    {canEditIn(f.workspaceId) && confirm !== f.id ? (
                       <button type="button" class="danger" onClick={() => setConfirm(f.id)}>
                         Delete…
                       </button>
