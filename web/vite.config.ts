@@ -10,6 +10,14 @@ import { defineConfig } from 'vite'
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [preact()],
+  resolve: {
+    alias: Object.fromEntries(
+      ['node:fs', 'node:http', 'node:https'].map((m) => [
+        m,
+        path.resolve(import.meta.dirname, 'src/node-stub.ts'),
+      ]),
+    ),
+  },
   // `npm run dev:web`: the app with hot reload, its API calls sent to a running server (PICTURA_URL).
   server: {
     proxy: Object.fromEntries(
