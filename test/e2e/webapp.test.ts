@@ -365,6 +365,24 @@ test('scrolling through 250 images shows every one exactly once, with few <img> 
   assert.equal(ids.length, 250, 'every image')
   assert.equal(new Set(ids).size, 250, 'each once')
   assert.deepEqual(ids, [...made].reverse(), 'newest first')
+
+  // Deep in the grid: open a tile, move on with the arrow key, close; focus lands on the tile shown last, no scroll jump.
+  await scroller.evaluate((el) => {
+    el.scrollTop = el.scrollHeight / 2
+  })
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
+  const [index, top] = await scroller.evaluate((el) => {
+    const tiles = [...el.querySelectorAll<HTMLElement>('button[data-index]')]
+    const middle = tiles.find((b) => b.getBoundingClientRect().top > el.getBoundingClientRect().top + 40)
+    return [Number(middle?.getAttribute('data-index')), el.scrollTop]
+  })
+  await page.locator(`button[data-index="${index}"]`).click()
+  await page.getByRole('dialog').getByText(`${index + 1} of 250`).waitFor()
+  await page.keyboard.press('ArrowRight')
+  await page.getByRole('dialog').getByText(`${index + 2} of 250`).waitFor()
+  await page.keyboard.press('Escape')
+  await page.waitForFunction((i) => document.activeElement?.getAttribute('data-index') === String(i), index + 1)
+  assert.equal(await scroller.evaluate((el) => el.scrollTop), top, 'the grid did not move')
 })
 
 test('at 390 px wide nothing scrolls sideways: sign-in, gallery, lightbox, files', async () => {
