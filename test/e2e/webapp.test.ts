@@ -245,7 +245,7 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await page.keyboard.press('Escape')
   await page.getByText('4 images').waitFor()
   await page.getByRole('button', { name: 'Files' }).click()
-  await page.getByText('7 files').waitFor()
+  await page.getByText('7 files', { exact: true }).waitFor()
   await page.locator('.badge.failed').waitFor()
   // The deleted image's file is provisioned again from the Files view.
   await page
@@ -275,6 +275,9 @@ test('owners manage members and roles; tokens show their secret once and can be 
   const { page, errors } = await open()
   await signIn(page, owner.token)
   await page.getByRole('navigation').getByRole('button', { name: 'Workspace', exact: true }).click()
+  await page.getByRole('heading', { name: 'Members' }).waitFor()
+  await page.locator('select[aria-label^="Role of"]').first().waitFor()
+  assert.deepEqual(await seriousViolations(page), [], 'workspace view')
   await page.getByLabel('Name', { exact: true }).fill('Team photos')
   await page.getByRole('button', { name: 'Rename' }).click()
   await page.locator('#ws-select option:checked', { hasText: 'Team photos' }).waitFor({ state: 'attached' })
@@ -312,6 +315,7 @@ test('owners manage members and roles; tokens show their secret once and can be 
     (await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${secret}` } })).status,
     200,
   )
+  assert.deepEqual(await seriousViolations(page), [], 'tokens view')
   await page.getByRole('button', { name: 'Done' }).click()
   assert.equal(await page.getByLabel('The new token', { exact: true }).count(), 0, 'shown once')
   const row = page.locator('tr', { hasText: 'laptop' })
@@ -322,6 +326,38 @@ test('owners manage members and roles; tokens show their secret once and can be 
     (await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${secret}` } })).status,
     401,
   )
+  assert.deepEqual(errors, [])
+})
+
+test('forty files dropped at once go three at a time and each ends in its state', async () => {
+  const owner = await newUser(t)
+  await newWorkspace(owner, 'Bulk')
+  const { page, errors } = await open()
+  await signIn(page, owner.token)
+  await page.getByText('No images here yet.').waitFor()
+  // The most files hashed or sent at once, as the panel shows them.
+  await page.evaluate(() => {
+    const w = window as unknown as { busiest: number }
+    w.busiest = 0
+    new MutationObserver(() => {
+      const busy = document.querySelectorAll(
+        '.upload[data-state="hashing"], .upload[data-state="uploading"]',
+      ).length
+      w.busiest = Math.max(w.busiest, busy)
+    }).observe(document.body, { subtree: true, childList: true, attributes: true })
+  })
+  const files = Array.from({ length: 40 }, (_, i) => ({
+    name: `note-${i}.txt`,
+    mimeType: 'text/plain',
+    buffer: Buffer.from(`note ${i}\n`.repeat(200)),
+  }))
+  await page.getByLabel('Files to upload').setInputFiles(files)
+  await page.getByText('done · 40 files').waitFor({ timeout: 60_000 })
+  assert.equal(await page.locator('.upload[data-state="none"]').count(), 40)
+  const busiest = await page.evaluate(() => (window as unknown as { busiest: number }).busiest)
+  assert.ok(busiest >= 1 && busiest <= 3, `at most three at once: ${busiest}`)
+  await page.getByRole('navigation').getByRole('button', { name: 'Files', exact: true }).click()
+  await page.getByText('40 files', { exact: true }).waitFor()
   assert.deepEqual(errors, [])
 })
 
@@ -377,11 +413,20 @@ test('scrolling through 250 images shows every one exactly once, with few <img> 
     return [Number(middle?.getAttribute('data-index')), el.scrollTop]
   })
   await page.locator(`button[data-index="${index}"]`).click()
-  await page.getByRole('dialog').getByText(`${index + 1} of 250`).waitFor()
+  await page
+    .getByRole('dialog')
+    .getByText(`${index + 1} of 250`)
+    .waitFor()
   await page.keyboard.press('ArrowRight')
-  await page.getByRole('dialog').getByText(`${index + 2} of 250`).waitFor()
+  await page
+    .getByRole('dialog')
+    .getByText(`${index + 2} of 250`)
+    .waitFor()
   await page.keyboard.press('Escape')
-  await page.waitForFunction((i) => document.activeElement?.getAttribute('data-index') === String(i), index + 1)
+  await page.waitForFunction(
+    (i) => document.activeElement?.getAttribute('data-index') === String(i),
+    index + 1,
+  )
   assert.equal(await scroller.evaluate((el) => el.scrollTop), top, 'the grid did not move')
 })
 
@@ -417,6 +462,6 @@ test('at 390 px wide nothing scrolls sideways: sign-in, gallery, lightbox, files
   await noSideways('lightbox')
   await page.keyboard.press('Escape')
   await page.getByRole('button', { name: 'Files' }).click()
-  await page.getByText('12 files').waitFor()
+  await page.getByText('12 files', { exact: true }).waitFor()
   await noSideways('files')
 })

@@ -131,7 +131,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
     uploads.add([...files], workspace.id)
   }
 
-  // Drop anywhere on the page.
+  // Drop anywhere on the page: one set of listeners, calling this render's addFiles.
+  const add = useRef(addFiles)
+  add.current = addFiles
   useEffect(() => {
     let depth = 0
     const hasFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') ?? false
@@ -153,7 +155,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       e.preventDefault()
       depth = 0
       setDragging(false)
-      addFiles(e.dataTransfer?.files)
+      add.current(e.dataTransfer?.files)
     }
     window.addEventListener('dragenter', enter)
     window.addEventListener('dragleave', leave)
@@ -165,7 +167,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: (why: stri
       window.removeEventListener('dragover', over)
       window.removeEventListener('drop', drop)
     }
-  })
+  }, [])
 
   const closeLightbox = () => {
     const index = open?.index ?? 0

@@ -70,10 +70,14 @@ export function Lightbox({ client, list, index, onIndex, onClose, onChanged, can
     } else if (e.key === 'Tab') trapFocus(e, dialog.current)
   }
 
+  // The listener stays; the handler is this render's (an effect would leave the last one's for a frame).
+  const keys = useRef(onKey)
+  keys.current = onKey
   useEffect(() => {
-    window.addEventListener('keydown', onKey)
-    return () => window.removeEventListener('keydown', onKey)
-  })
+    const listener = (e: KeyboardEvent) => keys.current(e)
+    window.addEventListener('keydown', listener)
+    return () => window.removeEventListener('keydown', listener)
+  }, [])
 
   const shown = deleted ?? image
   const download = async () => {
