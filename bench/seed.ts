@@ -75,6 +75,7 @@ const IMAGE_COLUMNS = [
   'size',
   'exif',
   'exif_gps',
+  'thumbhash',
   'created_at',
   'json',
 ] as const satisfies readonly (keyof ImageTable)[]
@@ -159,6 +160,7 @@ function* generate(plan: Plan): Generator<Row> {
       exif: withExif ? exifFor(i, taken) : '{}',
       exif_gps:
         withExif && i % 20 === 0 ? JSON.stringify({ GPSLatitude: 48.8584, GPSLongitude: 2.2945 }) : null,
+      thumbhash: null,
       created_at: new Date(t + 2_000).toISOString(),
     }
     yield {

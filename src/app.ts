@@ -17,6 +17,7 @@ import { swaggerOptions, swaggerUiOptions } from './http/openapi.js'
 import { requestIds } from './http/request-id.js'
 import { ErrorBody, PageInfo } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
+import { webAppRoutes } from './http/web-app.js'
 import { AppError } from './shared/errors.js'
 
 /** Builds the HTTP app on a container; never listens, so tests drive it with inject(). */
@@ -120,6 +121,7 @@ export async function buildApp(c: Container): Promise<App> {
   imagesRoutes(app, { ...c, provision: (ctx, fileId) => c.files.provision(ctx, fileId) })
   // Served whatever the provider: images provisioned while it was `local` keep their URLs.
   deliveryRoutes(app, { delivery: c.delivery })
+  webAppRoutes(app, c.config)
   return app
 }
 

@@ -55,6 +55,8 @@ export interface Config {
   readonly dbStatementTimeoutMs: number
   /** How long `serve` and `worker` wait at start for a database that does not answer yet, before giving up. */
   readonly dbStartupWaitMs: number
+  /** The built web app served at `/`; null for the one `npm run build` makes beside the code. */
+  readonly webDir: string | null
 }
 
 export class ConfigError extends Error {
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
       'milliseconds from 0 to 86400000',
     ),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
+    webDir: read('WEB_DIR', null as string | null, (raw) => path.resolve(raw), 'a folder'),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

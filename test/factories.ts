@@ -235,6 +235,7 @@ export interface NewImageOptions {
   width?: number
   height?: number
   size?: number
+  thumbhash?: string | null
   /** An existing file to bind; a new JPEG file otherwise. */
   fileId?: string
 }
@@ -257,6 +258,7 @@ export async function newImage(
     size: opts.size ?? 1234,
     exif: JSON.stringify(opts.exif ?? {}),
     exif_gps: opts.gps === undefined || opts.gps === null ? null : JSON.stringify(opts.gps),
+    thumbhash: opts.thumbhash ?? null,
     created_at: new Date().toISOString(),
   }
   const inserted = await t.c.db.transaction().execute((trx) => images.insert(trx, row))
@@ -343,6 +345,7 @@ export interface ImageBody {
   height: number
   size: number
   exif: Record<string, unknown>
+  thumbhash: string | null
   url: string
   createdAt: string
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { thumbHashToApproximateAspectRatio } from 'thumbhash'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
 import { type ImageBody, json, newUser, newWorkspace, runJobs, settled, upload } from '../factories.js'
 import { createTestEnv, type TestEnv } from '../harness.js'
@@ -37,6 +38,9 @@ test('upload, provision, read, delete and provision again, end to end', async ()
 
   const portraitImage = json<ImageBody>(await owner.api.get(`/api/images/by-file/${portrait.id}`))
   assert.deepEqual([portraitImage.width, portraitImage.height], [450, 600], 'orientation 6 applied')
+  // The placeholder is of the upright image too: taller than wide.
+  assert.ok(portraitImage.thumbhash, 'provisioning made a thumbhash')
+  assert.ok(thumbHashToApproximateAspectRatio(Buffer.from(portraitImage.thumbhash, 'base64')) < 0.9)
   assert.equal(portraitImage.size, portraitBytes.length)
 
   const res = await owner.api.get(`/api/images/by-file/${gps.id}`)

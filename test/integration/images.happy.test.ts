@@ -21,12 +21,13 @@ const IMAGE_KEYS = [
   'height',
   'id',
   'size',
+  'thumbhash',
   'url',
   'width',
   'workspaceId',
 ].sort()
 
-/** The exact image object: the seed's keys plus createdAt, each with its type. */
+/** The exact image object: the seed's keys plus createdAt and thumbhash, each with its type. */
 function assertImageShape(body: Record<string, unknown>) {
   assert.deepEqual(Object.keys(body).sort(), IMAGE_KEYS)
   for (const k of ['id', 'fileId', 'workspaceId', 'cfImageId', 'url', 'createdAt']) {
@@ -36,6 +37,7 @@ function assertImageShape(body: Record<string, unknown>) {
   assert.equal(typeof body.exif, 'object')
   assert.ok(body.exif !== null && !Array.isArray(body.exif))
   assert.ok(!Number.isNaN(Date.parse(body.createdAt as string)))
+  assert.ok(body.thumbhash === null || typeof body.thumbhash === 'string', 'thumbhash')
 }
 
 test('GET /api/images/{id} answers the image with its public URL and EXIF, GPS held back', async () => {
@@ -69,6 +71,7 @@ test('GET /api/images/{id} answers the image with its public URL and EXIF, GPS h
     height: 4000,
     size: 5_242_880,
     exif,
+    thumbhash: null,
     url: `https://pics.example.com/cdn/${img.cf_image_id}/public`,
     createdAt: img.created_at,
   })

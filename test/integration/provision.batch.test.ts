@@ -54,6 +54,7 @@ const row = (fileId: string, id: string): NewImage => ({
   size: 1,
   exif: '{}',
   exif_gps: null,
+  thumbhash: null,
   created_at: new Date().toISOString(),
 })
 

@@ -13,6 +13,7 @@ const fields = (over: Partial<ImageFields> = {}): ImageFields => ({
   height: 4160,
   size: 3410081,
   exif: '{"Make":"Canon","Note":"say \\"hi\\"\\n"}',
+  thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI',
   ...over,
 })
 const URL = 'https://img.example.com:8443/cdn/eb88de18d81cbae935475b2d54619ad1/public'
@@ -28,6 +29,7 @@ const expected = (f: ImageFields, url = URL, createdAt = CREATED) =>
     height: f.height,
     size: f.size,
     exif: JSON.parse(f.exif),
+    thumbhash: f.thumbhash,
     url,
     createdAt,
   })

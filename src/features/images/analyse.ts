@@ -1,6 +1,7 @@
-import sharp, { type Metadata } from 'sharp'
+import sharp, { type Metadata, type OutputInfo } from 'sharp'
 import { PermanentJobError } from '../../platform/jobs/job-queue.js'
 import { readExif, type SanitisedExif } from './exif.js'
+import { thumbhashOf } from './thumbhash.js'
 
 export interface ImageAnalysis {
   /** Display dimensions: after the EXIF orientation (5-8 swap width and height). */
@@ -8,6 +9,8 @@ export interface ImageAnalysis {
   height: number
   format: string
   tags: SanitisedExif
+  /** Base64 thumbhash of the decoded pixels, orientation applied; null when it could not be made. */
+  thumbhash: string | null
 }
 
 /**
@@ -47,20 +50,23 @@ const QUARTER_TURNS = new Set([5, 6, 7, 8])
  * path then measures, or refuses with its reason. Exported for tests.
  */
 export async function analyseSmallJpeg(bytes: Buffer, maxPixels: number): Promise<ImageAnalysis | null> {
-  let size: { width: number; height: number }
+  let decoded: { data: Buffer; info: OutputInfo }
   try {
-    const decoded = sharp(bytes, decodeOptions(Math.min(maxPixels, SMALL_PIXELS)))
-    size = (await decoded.raw().toBuffer({ resolveWithObject: true })).info
+    const decode = sharp(bytes, decodeOptions(Math.min(maxPixels, SMALL_PIXELS)))
+    decoded = await decode.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
   } catch {
     return null
   }
+  const size = decoded.info
   const tags = await readExif(bytes)
-  const turned = QUARTER_TURNS.has(tags.exif.Orientation as number)
+  const orientation = tags.exif.Orientation as number
+  const turned = QUARTER_TURNS.has(orientation)
   return {
     width: turned ? size.height : size.width,
     height: turned ? size.width : size.height,
     format: 'jpeg',
     tags,
+    thumbhash: thumbhashOf(decoded, orientation),
   }
 }
 
@@ -79,12 +85,13 @@ export async function analyseAny(bytes: Buffer, maxPixels: number): Promise<Imag
     throw new PermanentJobError(
       `The image is ${width}x${height} (${width * height} pixels), over the limit of ${maxPixels} pixels`,
     )
+  let decoded: { data: Buffer; info: OutputInfo }
   try {
     const decode = sharp(bytes, decodeOptions(maxPixels))
     // A small image decodes straight to its pixels: below this size a shrink costs libvips more.
     if (width * height > SMALL_PIXELS)
       decode.resize({ width: Math.ceil(width / 16), kernel: 'linear', fastShrinkOnLoad: false })
-    await decode.raw().toBuffer()
+    decoded = await decode.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
   } catch (err) {
     throw new PermanentJobError(decodeFailure(err))
   }
@@ -94,6 +101,7 @@ export async function analyseAny(bytes: Buffer, maxPixels: number): Promise<Imag
     height: display.height,
     format: meta.format,
     tags: await readExif(bytes, meta.exif),
+    thumbhash: thumbhashOf(decoded, meta.orientation),
   }
 }
 

@@ -19,11 +19,13 @@ export interface ImageFields {
   size: number
   /** JSON text of the public EXIF tags. */
   exif: string
+  /** Base64 thumbhash of the image, null for images provisioned before it was computed. */
+  thumbhash: string | null
 }
 
-/** The stored head: `{"id":…,"exif":{…}` (no closing brace). */
+/** The stored head: `{"id":…,"exif":{…},"thumbhash":…` (no closing brace). */
 export function imageHead(r: ImageFields): string {
-  return `{"id":${str(r.id)},"fileId":${str(r.file_id)},"workspaceId":${str(r.workspace_id)},"cfImageId":${str(r.cf_image_id)},"width":${r.width},"height":${r.height},"size":${r.size},"exif":${r.exif || '{}'}`
+  return `{"id":${str(r.id)},"fileId":${str(r.file_id)},"workspaceId":${str(r.workspace_id)},"cfImageId":${str(r.cf_image_id)},"width":${r.width},"height":${r.height},"size":${r.size},"exif":${r.exif || '{}'},"thumbhash":${r.thumbhash === null ? 'null' : str(r.thumbhash)}`
 }
 
 /** The whole image: its head, then `url` and `createdAt`, the keys in the `Image` schema's order. */

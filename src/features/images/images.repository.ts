@@ -143,8 +143,9 @@ export class ImagesRepository {
           ${column('id')}::text[], ${column('file_id')}::text[], ${column('workspace_id')}::text[],
           ${column('provider')}::text[], ${column('cf_image_id')}::text[], ${column('width')}::integer[],
           ${column('height')}::integer[], ${column('size')}::bigint[], ${column('exif')}::text[],
-          ${column('exif_gps')}::text[], ${column('created_at')}::text[], ${column('json')}::text[]
-        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at, json)
+          ${column('exif_gps')}::text[], ${column('thumbhash')}::text[], ${column('created_at')}::text[],
+          ${column('json')}::text[]
+        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json)
       ),
       waiting as (
         select files.id from files
@@ -152,7 +153,7 @@ export class ImagesRepository {
         order by files.id for update
       ),
       inserted as (
-        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, created_at, json)
+        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json)
         select input.* from input join waiting on waiting.id = input.file_id
         on conflict (file_id) do nothing
         returning id, file_id, workspace_id

@@ -21,6 +21,7 @@ const IMAGE_EXAMPLE = {
     FocalLength: 23,
     Orientation: 6,
   },
+  thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI',
   url: 'http://127.0.0.1:8787/cdn/b7c0f5e2d94a4c1f8e3a6d2c9b0e4f71/public',
   createdAt: '2026-11-26T12:00:01.000Z',
 }
@@ -41,6 +42,10 @@ export const Image = Type.Object(
         description: 'Parsed EXIF tags by standard name; `{}` when none. GPS tags only with EXIF_GPS=true.',
       },
     ),
+    thumbhash: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'A [ThumbHash](https://evanw.github.io/thumbhash/) of the image (base64, about 25 bytes): a blurred placeholder to paint, in its aspect ratio, while the image loads. `null` for images provisioned before Pictura computed it.',
+    }),
     url: Type.String({ description: 'Delivery URL of the `public` variant.' }),
     createdAt: DateTime,
   },

@@ -82,6 +82,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
           height: analysis.height,
           size: file.size,
           ...storedExif(analysis.tags),
+          thumbhash: analysis.thumbhash,
           created_at: new Date(deps.now?.() ?? Date.now()).toISOString(),
         },
         run,

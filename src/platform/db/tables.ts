@@ -64,6 +64,8 @@ export interface ImageTable {
   exif: string
   /** JSON text of the GPS tags, kept apart so they leave only when EXIF_GPS=true. */
   exif_gps: string | null
+  /** Base64 thumbhash (a ~25-byte placeholder of the image), null for images provisioned before 2026-12-05. */
+  thumbhash: string | null
   created_at: string
   /** The head of the image's JSON as the API answers it (features/images/image-json.ts). */
   json: string

@@ -5,6 +5,7 @@ import { readVersion } from './20261127-read-version.js'
 import { filesSha256 } from './20261204-files-sha256.js'
 import { imageJson } from './20261204-image-json.js'
 import { readVersionSqlite } from './20261204-read-version-sqlite.js'
+import { imageThumbhash } from './20261205-image-thumbhash.js'
 
 /** Every migration, in order; names carry a date prefix so they sort as they were written. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '20261204-files-sha256': filesSha256,
   '20261204-image-json': imageJson,
   '20261204-read-version-sqlite': readVersionSqlite,
+  '20261205-image-thumbhash': imageThumbhash,
 }
 
 export const migrationProvider: MigrationProvider = {
