@@ -41,8 +41,8 @@ interface SeedMeta {
   cursorSecret: string
 }
 
-// 2: images carry their JSON head (images.json).
-const SEED_VERSION = 2
+// 2: images carry their JSON head (images.json). 3: and their thumbhash.
+const SEED_VERSION = 3
 const BASE_TIME = Date.parse('2024-01-01T00:00:00Z')
 const STEP_MS = 30_000
 /** The member sees the big workspace and this many small ones. */
@@ -437,6 +437,7 @@ async function buildPostgres(cfg: BenchConfig, client: pg.Client, schema: string
     'integer',
     'integer',
     'bigint',
+    'text',
     'text',
     'text',
     'text',

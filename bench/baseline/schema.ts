@@ -57,6 +57,7 @@ export function imageJsonSql(driver: Driver): string {
     raw('height', 'height'),
     raw('size', 'size'),
     raw('exif', `coalesce(nullif(exif, ''), '{}')`),
+    raw('thumbhash', `coalesce(${quote('thumbhash')}, 'null')`),
     text('url', `'/cdn/' || cf_image_id || '/public'`),
     text('createdAt', 'created_at'),
   ]
