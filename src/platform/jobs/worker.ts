@@ -37,6 +37,9 @@ export interface WorkerOptions {
 }
 
 const MAX_REASON = 1000
+/** A failure that could not be recorded is tried again after this, doubling up to the max. */
+const FIRST_SETTLE_DELAY_MS = 250
+const MAX_SETTLE_DELAY_MS = 4_000
 
 /**
  * Jobs that gave back their slot (JobRun.yieldSlot) and only wait on I/O, at
@@ -76,6 +79,8 @@ export class Worker implements JobTaker {
   /** The last claim came back full: more jobs are probably due. */
   private backlog = true
   private timer: NodeJS.Timeout | null = null
+  /** Timers of failures to record again (settleLater). */
+  private readonly settling = new Set<NodeJS.Timeout>()
   private unsubscribe: (() => void) | null = null
   private unlend: (() => void) | null = null
 
@@ -117,6 +122,8 @@ export class Worker implements JobTaker {
     this.unsubscribe?.()
     this.unlend?.()
     if (this.timer) clearTimeout(this.timer)
+    for (const timer of this.settling) clearTimeout(timer)
+    this.settling.clear()
     for (const job of this.ready.splice(0)) await this.giveBack(job)
     let timeout: NodeJS.Timeout | undefined
     const waited = new Promise<void>((resolve) => {
@@ -313,12 +320,36 @@ export class Worker implements JobTaker {
       this.stopRenewing(job)
       // A worker that gave the job back at shutdown must not also retry or fail it.
       if (this.state === 'stopped') return
-      await this.settleFailure(job, err).catch((e) =>
-        log.error({ err: e, jobId: job.id }, 'recording a job failure failed; the lease will bring it back'),
-      )
+      await this.settleFailure(job, err).catch((e) => {
+        log.error({ err: e, cause: err, jobId: job.id }, 'recording a job failure failed; trying again soon')
+        this.settleLater(job, err)
+      })
     } finally {
       this.stopRenewing(job)
     }
+  }
+
+  /**
+   * Records a job's failure again and again after short delays (a full disk,
+   * a database that went away) until it is written, so the job runs again
+   * soon after the fault clears rather than once its lease runs out; past
+   * the lease, another claim has it anyway.
+   */
+  private settleLater(job: ClaimedJob, err: unknown): void {
+    const giveUpAt = Date.now() + this.opts.leaseMs / 2
+    const attempt = (delay: number) => {
+      const timer = setTimeout(() => {
+        this.settling.delete(timer)
+        if (this.state === 'stopped' || Date.now() > giveUpAt) return
+        this.settleFailure(job, err).then(
+          () => this.deps.log.info({ jobId: job.id, kind: job.kind }, 'job failure recorded'),
+          () => attempt(Math.min(delay * 2, MAX_SETTLE_DELAY_MS)),
+        )
+      }, delay)
+      timer.unref()
+      this.settling.add(timer)
+    }
+    attempt(FIRST_SETTLE_DELAY_MS)
   }
 
   private async settleFailure(job: ClaimedJob, err: unknown): Promise<void> {
