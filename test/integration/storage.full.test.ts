@@ -103,7 +103,12 @@ test('a full disk answers 507 insufficient_storage, logs the cause, and reads ke
     const content = await owner.api.get(`/api/files/${kept.id}/content`)
     assert.equal(content.statusCode, 200)
     assert.ok(content.rawPayload.equals(await smallJpeg()))
-    assert.equal((await owner.api.get(`/api/images/by-file/${kept.id}`)).statusCode, 200)
+    const image = await owner.api.get(`/api/images/by-file/${kept.id}`)
+    assert.equal(image.statusCode, 200)
+    // A variant never rendered before: rendered and served, though the cache cannot keep it.
+    const { cfImageId } = image.json() as { cfImageId: string }
+    const variant = await t.app.inject({ method: 'GET', url: `/cdn/${cfImageId}/w=77` })
+    assert.equal(variant.statusCode, 200, variant.body)
     assert.equal((await owner.api.get(`/api/images?workspace_id=${ws}`)).statusCode, 200)
   } finally {
     full.free()
