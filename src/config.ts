@@ -49,6 +49,10 @@ export interface Config {
   readonly workerInProcess: boolean
   /** How long a worker's claim on a job holds without a heartbeat; a crashed worker's jobs return after it. */
   readonly jobLeaseMs: number
+  /** A request whose headers have not all arrived after this long is answered 408 and closed (slowloris). */
+  readonly headersTimeoutMs: number
+  /** Blobs without a file row older than this are orphans of a crash and removed (start-up, `pictura sweep`). */
+  readonly orphanBlobAgeMs: number
 }
 
 export class ConfigError extends Error {
@@ -226,6 +230,18 @@ export function loadConfig(env: Env = process.env): Config {
     apiProcesses: read('API_PROCESSES', 1, int(1, 64), 'an integer 1-64'),
     workerInProcess: read('WORKER_IN_PROCESS', true, bool, 'true or false'),
     jobLeaseMs: read('JOB_LEASE_MS', 60_000, int(1_000, 3_600_000), 'milliseconds from 1000 to 3600000'),
+    headersTimeoutMs: read(
+      'HEADERS_TIMEOUT_MS',
+      60_000,
+      int(100, 600_000),
+      'milliseconds from 100 to 600000',
+    ),
+    orphanBlobAgeMs: read(
+      'ORPHAN_BLOB_AGE_MS',
+      60 * 60_000,
+      int(0, 30 * 24 * 3_600_000),
+      'milliseconds from 0 to 30 days',
+    ),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
   }
   if (problems.length > 0) throw new ConfigError(problems)
