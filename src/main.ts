@@ -14,6 +14,7 @@ Server commands (configured by environment variables, see README):
   token create --admin   mint a new token for the first admin and print it
   sweep [--dry-run] [--min-age-minutes=60]
                          remove provider copies whose image row is gone (IMAGE_PROVIDER=cloudflare)
+                         and stored blobs without a file row (orphans of a crash)
 
 Client commands (talk HTTP to any Pictura: --url/--token, PICTURA_URL/PICTURA_TOKEN, or login):
   login                  check a token and store it with the server's URL (mode 0600)
