@@ -82,8 +82,16 @@ export function pictura(
   name = 'pictura',
 ): Promise<Server> {
   const nodeArgs = [...V8_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]
-  return startServer(name, [path.join(repoRoot, 'dist/src/main.js'), 'serve'], env, { nodeArgs })
+  return startServer(
+    name,
+    [path.join(repoRoot, 'dist/src/main.js'), 'serve'],
+    { ...START_ENV, ...env },
+    { nodeArgs },
+  )
 }
+
+/** What `npm start` and the `pictura` command set in the server's environment (src/main.ts). */
+const START_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }
 
 /** The V8 flags `npm start` and the `pictura` command run the server with; the baseline gets them too. */
 const V8_FLAGS = ['--max-semi-space-size=8']

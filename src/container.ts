@@ -23,6 +23,7 @@ import { type DatabaseHandle, type Db, migrateToLatest, openDatabase } from './p
 import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
+import { boundImageMemory } from './platform/image-provider/image-memory.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
 import { LocalImageProvider } from './platform/image-provider/local-image-provider.js'
 import { DbJobQueue } from './platform/jobs/db-job-queue.js'
@@ -67,6 +68,7 @@ export async function createContainer(
   log: Logger,
   options: { migrate?: boolean; clock?: Clock } = {},
 ): Promise<Container> {
+  boundImageMemory()
   const database = openDatabase(config.db)
   const { db } = database
   if (options.migrate !== false) {

@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 // The young generation's semi-spaces stay at 8 MiB (V8 grows them to 16 under load): every read measured
 // faster with the smaller one, which stays in the CPU's caches, and the process stays ~60 MiB smaller
 // (bench/RESULTS.md, item 31). `npm start` passes the same flag; a cluster's API processes get it too.
+// MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (libuv's pool, libvips' workers) an arena of
+// its own, up to 8 a core, and freed memory stays scattered over them; two keep RSS flat under a long mixed
+// load (bench/SOAK.md). `npm start` sets it unless the environment does; glibc reads it at start only.
 import cluster from 'node:cluster'
 import { type Config, ConfigError, loadConfig } from './config.js'
 
