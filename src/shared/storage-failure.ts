@@ -1,7 +1,7 @@
 import { type AppError, errors } from './errors.js'
 
-/** No room left: the file system (or the user's quota on it), or SQLite's file on it. */
-const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL'])
+/** No room left: the file system (or the user's quota on it), SQLite's file on it, PostgreSQL's `disk_full`. */
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL', '53100'])
 /** The storage itself fails (a read-only remount after an I/O error, a dying disk). */
 const FAILING = /^(EIO|EROFS|SQLITE_IOERR.*|SQLITE_READONLY.*)$/
 
