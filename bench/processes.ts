@@ -46,7 +46,19 @@ export async function startServer(
   child.stdout!.resume()
   child.stderr!.removeAllListeners('data')
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`))
-  return { name, url, pid: child.pid!, stop: () => stop(child) }
+  let stopping = false
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`[${name}] exited unexpectedly: code ${code}, signal ${signal}\n`)
+  })
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    stop: () => {
+      stopping = true
+      return stop(child)
+    },
+  }
 }
 
 /**
@@ -80,8 +92,13 @@ export function pictura(
   env: Record<string, string>,
   profileDir: string | null,
   name = 'pictura',
+  extraNodeArgs: string[] = [],
 ): Promise<Server> {
-  const nodeArgs = [...V8_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]
+  const nodeArgs = [
+    ...V8_FLAGS,
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...extraNodeArgs,
+  ]
   return startServer(
     name,
     [path.join(repoRoot, 'dist/src/main.js'), 'serve'],

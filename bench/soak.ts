@@ -39,13 +39,36 @@ const log = (msg: string) => process.stderr.write(`[soak] ${msg}\n`)
 interface Memory {
   rss: number
   anon: number
+  /** process.memoryUsage() inside the server (bench/soak-probe.mjs), its latest line. */
+  heapUsed?: number
+  heapTotal?: number
+  external?: number
+}
+
+let probeFile = ''
+
+/** The server's latest line of process.memoryUsage(). */
+function probe(): Pick<Memory, 'heapUsed' | 'heapTotal' | 'external'> {
+  try {
+    const lines = readFileSync(probeFile, 'utf8').trim().split('\n')
+    const last = JSON.parse(lines.at(-1)!) as { heapUsed: number; heapTotal: number; external: number }
+    return { heapUsed: last.heapUsed, heapTotal: last.heapTotal, external: last.external }
+  } catch {
+    return {}
+  }
 }
 
 /** Resident and anonymous memory of the server process, in MiB. */
 function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  let status: string
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    log(`the server (pid ${pid}) is gone`)
+    process.exit(1)
+  }
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
-  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 }
+  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, ...probe() }
 }
 
 /** Photos of a few sizes, all different, as cameras and phones send them (64 px to 1600 px wide). */
@@ -100,16 +123,21 @@ async function main() {
     databaseUrl = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`
   }
   const token = `pic_${randomBytes(24).toString('base64url')}`
+  // Kept after the run, for a closer look: every 5 s of the server's memory.
+  probeFile = path.join(tmpdir(), `pictura-soak-memory-${randomBytes(4).toString('hex')}.jsonl`)
+  log(`the server's process.memoryUsage() every 5 s: ${probeFile}`)
   const server: Server = await pictura(
     {
       DATA_DIR: dataDir,
       BOOTSTRAP_ADMIN_TOKEN: token,
       RATE_LIMIT_PER_MINUTE: '0',
       DATABASE_URL: databaseUrl,
+      SOAK_PROBE_FILE: probeFile,
       ...SERVER_ENV,
     },
     null,
     'pictura-soak',
+    ['--import', path.join(repoRoot, 'bench/soak-probe.mjs')],
   )
   const auth = { authorization: `Bearer ${token}` }
   const errors: string[] = []
@@ -262,7 +290,7 @@ function writeReport(minutes: Minute[], idle: Memory[], errors: string[]) {
   const rssEnd = (m: Minute) => m.samples.at(-1)?.rss ?? 0
   const rows = minutes.map((m, i) => {
     const rss = m.samples.map((s) => s.rss)
-    return `| ${i + 1} | ${m.requests} | ${m.errors} | ${f1(p99(m.latencies))} | ${f0(Math.min(...rss))}–${f0(Math.max(...rss))} | ${f0(rssEnd(m))} | ${f0(m.samples.at(-1)?.anon ?? 0)} | ${Object.entries(
+    return `| ${i + 1} | ${m.requests} | ${m.errors} | ${f1(p99(m.latencies))} | ${f0(Math.min(...rss))}–${f0(Math.max(...rss))} | ${f0(rssEnd(m))} | ${f0(m.samples.at(-1)?.anon ?? 0)} | ${f0(m.samples.at(-1)?.heapUsed ?? 0)} / ${f0(m.samples.at(-1)?.heapTotal ?? 0)} | ${f0(m.samples.at(-1)?.external ?? 0)} | ${Object.entries(
       m.byKind,
     )
       .sort()
@@ -293,8 +321,8 @@ function writeReport(minutes: Minute[], idle: Memory[], errors: string[]) {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; run ${new Date().toISOString()}${full ? '' : ` (**shorter than the 5-minute target run**)`}.`,
     '',
-    '| minute | requests | errors | p99 ms | RSS MiB (min–max of samples) | RSS at end | RssAnon at end | mix |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| minute | requests | errors | p99 ms | RSS MiB (min–max of samples) | RSS at end | RssAnon at end | V8 heap used / total at end | external at end | mix |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     '',
     `Idle ${IDLE_MS / 1000} s after the load: RSS ${idle.map((m) => f0(m.rss)).join(' → ')} MiB (${idleGrowth > 0 ? '+' : ''}${f1(idleGrowth)} MiB), RssAnon ${idle.map((m) => f0(m.anon)).join(' → ')} MiB.`,

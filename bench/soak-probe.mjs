@@ -1,0 +1,25 @@
+// Preloaded into the soak's server (node --import): every 5 s, one JSON line of process.memoryUsage() and
+// V8's heap spaces in MiB, appended to SOAK_PROBE_FILE, so bench/SOAK.md can say which part of RSS grows.
+import { appendFileSync } from 'node:fs'
+import v8 from 'node:v8'
+
+const file = process.env.SOAK_PROBE_FILE
+const mib = (n) => Math.round((n / 1048576) * 10) / 10
+if (file) {
+  setInterval(() => {
+    const m = process.memoryUsage()
+    const spaces = Object.fromEntries(
+      v8.getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), mib(s.space_used_size)]),
+    )
+    const line = {
+      at: Date.now(),
+      rss: mib(m.rss),
+      heapTotal: mib(m.heapTotal),
+      heapUsed: mib(m.heapUsed),
+      external: mib(m.external),
+      arrayBuffers: mib(m.arrayBuffers),
+      spaces,
+    }
+    appendFileSync(file, `${JSON.stringify(line)}\n`)
+  }, 5000).unref()
+}
