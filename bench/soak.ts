@@ -51,7 +51,11 @@ let probeFile = ''
 function probe(): Pick<Memory, 'heapUsed' | 'heapTotal' | 'external'> {
   try {
     const lines = readFileSync(probeFile, 'utf8').trim().split('\n')
-    const last = JSON.parse(lines.at(-1)!) as { heapUsed: number; heapTotal: number; external: number }
+    const last = JSON.parse([...lines].reverse().find((l) => l.includes('heapTotal'))!) as {
+      heapUsed: number
+      heapTotal: number
+      external: number
+    }
     return { heapUsed: last.heapUsed, heapTotal: last.heapTotal, external: last.external }
   } catch {
     return {}
