@@ -46,7 +46,19 @@ export async function startServer(
   child.stdout!.resume()
   child.stderr!.removeAllListeners('data')
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`))
-  return { name, url, pid: child.pid!, stop: () => stop(child) }
+  let stopping = false
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`[${name}] exited unexpectedly: code ${code}, signal ${signal}\n`)
+  })
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    stop: () => {
+      stopping = true
+      return stop(child)
+    },
+  }
 }
 
 /**
@@ -80,10 +92,23 @@ export function pictura(
   env: Record<string, string>,
   profileDir: string | null,
   name = 'pictura',
+  extraNodeArgs: string[] = [],
 ): Promise<Server> {
-  const nodeArgs = [...V8_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]
-  return startServer(name, [path.join(repoRoot, 'dist/src/main.js'), 'serve'], env, { nodeArgs })
+  const nodeArgs = [
+    ...V8_FLAGS,
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...extraNodeArgs,
+  ]
+  return startServer(
+    name,
+    [path.join(repoRoot, 'dist/src/main.js'), 'serve'],
+    { ...START_ENV, ...env },
+    { nodeArgs },
+  )
 }
+
+/** What `npm start` and the `pictura` command set in the server's environment (src/main.ts). */
+const START_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }
 
 /** The V8 flags `npm start` and the `pictura` command run the server with; the baseline gets them too. */
 const V8_FLAGS = ['--max-semi-space-size=8']

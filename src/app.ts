@@ -12,6 +12,7 @@ import { imagesRoutes } from './features/images/images.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
 import { admitRequests } from './http/auth.js'
+import { clientErrorHandler, frameworkErrors, shutdownGate } from './http/client-errors.js'
 import { errorHandler, sendError } from './http/error-handler.js'
 import { swaggerOptions, swaggerUiOptions } from './http/openapi.js'
 import { requestIds } from './http/request-id.js'
@@ -29,7 +30,17 @@ export async function buildApp(c: Container): Promise<App> {
     ...(requestLogging ? { loggerInstance: c.log as FastifyBaseLogger } : {}),
     genReqId: requestIds(),
     trustProxy: false,
+    // What Node and Fastify answer before any route runs, in the envelope too (client-errors.ts).
+    clientErrorHandler: clientErrorHandler(c.log),
+    frameworkErrors,
+    return503OnClosing: false,
+    // Node checks every 30 s by default: a short timeout is enforced within a fraction of itself.
+    http: {
+      headersTimeout: c.config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, c.config.headersTimeoutMs / 4)),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  const gate = shutdownGate(app)
 
   app.setValidatorCompiler(validatorCompiler())
   // JSON is the only body the API parses by default: text/plain must answer 415, not reach a JSON schema as a string.
@@ -66,6 +77,7 @@ export async function buildApp(c: Container): Promise<App> {
   }
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    if (gate.closing) return gate.refuse(reply)
     done()
   })
   // After CORS, so 401 and 429 answers carry its headers and a browser can read them (and Retry-After).

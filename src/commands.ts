@@ -3,6 +3,7 @@ import { type ProcessRole, reportReady } from './cluster.js'
 import type { Config } from './config.js'
 import { type Container, createContainer } from './container.js'
 import { bootstrapAdmin } from './features/auth/bootstrap.js'
+import { describeBlobSweep, sweepOrphanBlobs } from './features/files/orphan-blobs.js'
 import { describeSweep, parseSweepArgs, sweep } from './features/images/sweep.js'
 import { migrateToLatest, openDatabase } from './platform/db/database.js'
 import { isDatabaseUnavailable } from './platform/db/errors.js'
@@ -52,6 +53,12 @@ export async function serve(config: Config, role: ProcessRole | null = null) {
   lines.push(`API reference: ${base}/docs`)
   if (role) reportReady(lines)
   else process.stdout.write(`${lines.join('\n')}\n`)
+  // Blobs a crash left without their row, once the API serves (a large store takes a while to list).
+  if (startup) {
+    void sweepOrphanBlobs({ db: c.db, blobs: c.blobs, log, minAgeMs: config.orphanBlobAgeMs }).catch((err) =>
+      log.warn({ err }, 'orphan blobs not swept (the next start or `pictura sweep` tries again)'),
+    )
+  }
   // Off when dedicated `pictura worker` processes do the provisioning; in a cluster, one API process runs it.
   const worker = (role ? role.jobs : config.workerInProcess) ? startWorker(c) : null
 
@@ -138,14 +145,25 @@ export async function createAdminToken(config: Config) {
   process.stdout.write(`Token for ${admin.email} (shown once):\n${minted.token}\n`)
 }
 
-/** Removes orphaned provider copies; logs (one line per removal) go to stderr, the summary to stdout. */
+/**
+ * Removes orphaned provider copies and blobs without a file row; logs (one
+ * line per removal) go to stderr, the summary to stdout.
+ */
 export async function runSweep(config: Config, args: string[]) {
   const options = parseSweepArgs(args)
   const c = await createContainer(config, createLogger(config.logLevel, process.stderr))
   try {
     const result = await sweep({ db: c.db, provider: c.provider, log: c.log, ...options })
     process.stdout.write(`${describeSweep(result, options)}\n`)
-    if (result.failed > 0) process.exitCode = 1
+    const blobs = await sweepOrphanBlobs({
+      db: c.db,
+      blobs: c.blobs,
+      log: c.log,
+      dryRun: options.dryRun,
+      minAgeMs: options.minAgeGiven ? options.minAgeMs : config.orphanBlobAgeMs,
+    })
+    process.stdout.write(`${describeBlobSweep(blobs, options.dryRun)}\n`)
+    if (result.failed > 0 || blobs.failed > 0) process.exitCode = 1
   } finally {
     await c.close()
   }

@@ -57,6 +57,10 @@ export interface Config {
   readonly dbStartupWaitMs: number
   /** The built web app served at `/`; null for the one `npm run build` makes beside the code. */
   readonly webDir: string | null
+  /** A request whose headers have not all arrived after this long is answered 408 and closed (slowloris). */
+  readonly headersTimeoutMs: number
+  /** Blobs without a file row older than this are orphans of a crash and removed (start-up, `pictura sweep`). */
+  readonly orphanBlobAgeMs: number
 }
 
 export class ConfigError extends Error {
@@ -251,6 +255,18 @@ export function loadConfig(env: Env = process.env): Config {
       120_000,
       int(0, 86_400_000),
       'milliseconds from 0 to 86400000',
+    ),
+    headersTimeoutMs: read(
+      'HEADERS_TIMEOUT_MS',
+      60_000,
+      int(100, 600_000),
+      'milliseconds from 100 to 600000',
+    ),
+    orphanBlobAgeMs: read(
+      'ORPHAN_BLOB_AGE_MS',
+      60 * 60_000,
+      int(0, 30 * 24 * 3_600_000),
+      'milliseconds from 0 to 30 days',
     ),
     cloudflare: imageProvider === 'cloudflare' ? readCloudflare() : null,
     webDir: read('WEB_DIR', null as string | null, (raw) => path.resolve(raw), 'a folder'),

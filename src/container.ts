@@ -24,6 +24,7 @@ import { ReadCache } from './platform/db/read-cache.js'
 import { deploymentSecret } from './platform/db/settings.js'
 import { waitForDatabase } from './platform/db/startup.js'
 import { CloudflareImageProvider } from './platform/image-provider/cloudflare-image-provider.js'
+import { boundImageMemory } from './platform/image-provider/image-memory.js'
 import type { ImageProvider } from './platform/image-provider/image-provider.js'
 import { LocalImageProvider } from './platform/image-provider/local-image-provider.js'
 import { DbJobQueue } from './platform/jobs/db-job-queue.js'
@@ -68,6 +69,7 @@ export async function createContainer(
   log: Logger,
   options: { migrate?: boolean; clock?: Clock; waitForDatabase?: boolean } = {},
 ): Promise<Container> {
+  boundImageMemory()
   const timeouts = {
     connectTimeoutMs: config.dbConnectTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,

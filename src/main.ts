@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 // The young generation's semi-spaces stay at 8 MiB (V8 grows them to 16 under load): every read measured
 // faster with the smaller one, which stays in the CPU's caches, and the process stays ~60 MiB smaller
 // (bench/RESULTS.md, "What each mechanism buys"). `npm start` passes the same flag; a cluster's API processes get it too.
+// MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (libuv's pool, libvips' workers) an arena of
+// its own, up to 8 a core, and freed memory stays scattered over them; two keep RSS flat under a long mixed
+// load (bench/SOAK.md). `npm start` sets it unless the environment does; glibc reads it at start only.
 import cluster from 'node:cluster'
 import { type Config, ConfigError, loadConfig } from './config.js'
 
@@ -14,6 +17,7 @@ Server commands (configured by environment variables, see README):
   token create --admin   mint a new token for the first admin and print it
   sweep [--dry-run] [--min-age-minutes=60]
                          remove provider copies whose image row is gone (IMAGE_PROVIDER=cloudflare)
+                         and stored blobs without a file row (orphans of a crash)
 
 Client commands (talk HTTP to any Pictura: --url/--token, PICTURA_URL/PICTURA_TOKEN, or login):
   login                  check a token and store it with the server's URL (mode 0600)

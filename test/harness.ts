@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import type { DestinationStream } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { type Container, createContainer } from '../src/container.js'
@@ -45,7 +46,10 @@ export async function freshPostgresUrl(): Promise<{ url: string; drop: () => Pro
   }
 }
 
-export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  overrides: Record<string, string> = {},
+  options: { log?: DestinationStream } = {},
+): Promise<TestEnv> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pictura-test-'))
   const pgDb = DB_KIND === 'postgres' ? await freshPostgresUrl() : null
   const adminToken = `pic_${randomBytes(24).toString('base64url')}`
@@ -58,7 +62,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     ...overrides,
   }
   const config = loadConfig(env)
-  const c = await createContainer(config, createLogger(config.logLevel))
+  const c = await createContainer(config, createLogger(config.logLevel, options.log))
   await bootstrapAdmin(c, config.bootstrapAdminToken)
   const app = await buildApp(c)
   await app.ready()

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isDatabaseUnavailable } from '../platform/db/errors.js'
 import { AppError, type ErrorCode, errors } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
+import { storageFailure } from '../shared/storage-failure.js'
 
 interface ValidationIssue {
   instancePath?: string
@@ -36,6 +37,8 @@ export function toAppError(err: unknown): AppError | null {
       in: fe.validationContext,
     })
   }
+  const storage = storageFailure(err)
+  if (storage) return storage
   const code = typeof fe.statusCode === 'number' ? byStatus[fe.statusCode] : undefined
   if (code) {
     const message = code === 'invalid_request' ? safeMessage(fe) : (fe.message ?? code)

@@ -117,7 +117,10 @@ export function swaggerOptions(publicUrl: string): FastifyDynamicSwaggerOptions 
         version: '0.1.0',
         description:
           'Self-hostable images service. Every `/api` operation but this document takes ' +
-          '`Authorization: Bearer <token>`; errors answer `{"error": {"code", "message", "details"?}}`; ' +
+          '`Authorization: Bearer <token>`; errors answer `{"error": {"code", "message", "details"?}}`, ' +
+          'those of the HTTP layer before any operation runs too (`invalid_request` with 400 for malformed HTTP, ' +
+          '408 for headers that do not arrive in time, 414 for a URL and 431 for headers over the limit; ' +
+          '`unavailable` with 503 while the server shuts down); ' +
           'lists page with opaque cursors (`after`, `before`) and carry their `total`.',
       },
       servers: [{ url: publicUrl.replace(/\/+$/, ''), description: 'This deployment (PUBLIC_URL)' }],

@@ -147,6 +147,32 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStoreFix
       await store.deletePrefix(`${ws}/`)
     })
 
+    test('list shows every complete blob with its write time, never a write in flight', async () => {
+      const before = Date.now()
+      const done = [newKey(), newKey()]
+      for (const key of done) await store.put(key, chunked(Buffer.from(key)), { maxBytes: 100 })
+      const inFlight = newKey()
+      const source = new Readable({ read() {} })
+      const pending = store.put(inFlight, source, { maxBytes: 1_000_000 })
+      source.push(randomBytes(10_000))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const listed = new Map<string, number>()
+      for await (const entry of store.list()) listed.set(entry.key, entry.modifiedAt)
+      source.push(null)
+      await pending
+      for (const key of done) {
+        assert.ok(listed.has(key), key)
+        // Some stores keep whole seconds; a clock a second either way is still the write's time.
+        const at = listed.get(key)!
+        assert.ok(at >= before - 2_000 && at <= Date.now() + 2_000, `${key} at ${at}`)
+      }
+      assert.ok(!listed.has(inFlight), 'a write in flight is not listed')
+      assert.ok(
+        [...listed.keys()].every((k) => !k.startsWith('.')),
+        'no temp files',
+      )
+    })
+
     test('concurrent puts to different keys each keep their own bytes', async () => {
       const blobs = Array.from({ length: 8 }, () => ({ key: newKey(), bytes: randomBytes(30_000) }))
       await Promise.all(blobs.map((b) => store.put(b.key, chunked(b.bytes), { maxBytes: 100_000 })))

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { after, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
@@ -15,7 +16,9 @@ import {
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { createS3Client, S3BlobStore } from '../../src/platform/blob-store/s3-blob-store.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
+import { sweepOrphanBlobs } from '../../src/features/files/orphan-blobs.js'
 import { AppError } from '../../src/shared/errors.js'
+import { newId } from '../../src/shared/ids.js'
 import { blobStoreContract } from '../contract/blob-store.contract.js'
 import { expectError } from '../expect.js'
 import { blobFiles, type FileBody, newUser, newWorkspace, runJobs, uploadRaw } from '../factories.js'
@@ -257,6 +260,36 @@ test('with BLOB_STORE=s3 an uploaded file downloads back whole and in ranges, an
     assert.equal((await u.api.del(`/api/files/${file.id}`)).statusCode, 200)
     await runJobs(t, JobKinds.blobDelete)
     assert.equal((await apiClient.send(new ListObjectsV2Command({ Bucket: apiBucket }))).KeyCount ?? 0, 0)
+  } finally {
+    await t.close()
+    apiClient.destroy()
+  }
+})
+
+test('with BLOB_STORE=s3 the orphan sweep removes an old blob without a row and spares a fresh one', async () => {
+  const apiBucket = uniqueBucket()
+  const apiClient = await s3.clientFor(apiBucket)
+  const t = await createTestEnv(s3.env(apiBucket))
+  try {
+    const u = await newUser(t)
+    const ws = await newWorkspace(u)
+    const live = (await uploadRaw(t, u.token, ws.id, Buffer.from('with its row'))).json() as FileBody
+    const put = (key: string) => t.c.blobs.put(key, Readable.from([Buffer.from(key)]), { maxBytes: 1000 })
+    const old = `${ws.id}/${newId('fil')}`
+    await put(old)
+    // S3 keeps whole seconds: the fresh one is written well after the old one, and the window lies between.
+    await sleep(3_000)
+    const fresh = `${ws.id}/${newId('fil')}`
+    await put(fresh)
+    const result = await sweepOrphanBlobs({ db: t.c.db, blobs: t.c.blobs, log: t.c.log, minAgeMs: 1_500 })
+    assert.deepEqual(
+      { scanned: result.scanned, live: result.live, spared: result.spared, removed: result.removed },
+      { scanned: 3, live: 1, spared: 1, removed: 1 },
+    )
+    const keys = ((await apiClient.send(new ListObjectsV2Command({ Bucket: apiBucket }))).Contents ?? []).map(
+      (o) => o.Key,
+    )
+    assert.deepEqual(keys.sort(), [`${ws.id}/${live.id}`, fresh].sort())
   } finally {
     await t.close()
     apiClient.destroy()

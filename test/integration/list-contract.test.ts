@@ -169,10 +169,7 @@ describe('list contract: ids with cursors', () => {
     const url = `/api/tokens?ids=${[...named].reverse().join(',')}&limit=2`
     const walk: string[][] = []
     let p = await page(user.api, url)
-    assert.deepEqual(
-      [p.pageInfo.total, p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage],
-      [5, false, true],
-    )
+    assert.deepEqual([p.pageInfo.total, p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage], [5, false, true])
     walk.push(p.data.map((r) => r.id))
     while (p.pageInfo.hasNextPage) {
       p = await page(user.api, `${url}&after=${p.pageInfo.endCursor}`)

@@ -28,6 +28,31 @@ const OFFSET = /^[+-]\d{2}:\d{2}$/
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1')
 
 /**
+ * One options object for every parse: exifr keeps the options it has seen in
+ * a module-level Map keyed by the object itself (Options.useCached), so a new
+ * literal per call stays there for good, some 7 KB an image (the soak's
+ * climbing heap, bench/SOAK.md).
+ */
+const EXIFR_OPTIONS = {
+  tiff: true,
+  exif: true,
+  gps: true,
+  ifd1: false,
+  interop: false,
+  makerNote: false,
+  userComment: false,
+  xmp: false,
+  icc: false,
+  iptc: false,
+  jfif: false,
+  ihdr: false,
+  translateKeys: true,
+  translateValues: false,
+  reviveValues: false,
+  mergeOutput: true,
+}
+
+/**
  * Reads the TIFF/EXIF/GPS tags of an image and keeps what JSON can carry.
  * `exifBlock` is the EXIF block the decoder found (sharp's `metadata().exif`):
  * it reaches WebP, AVIF, HEIF and PNG, whose containers exifr does not read;
@@ -44,24 +69,7 @@ export async function readExif(file: Uint8Array, exifBlock?: Uint8Array): Promis
   }
   let raw: Record<string, unknown> | undefined
   try {
-    raw = await exifr.parse(input, {
-      tiff: true,
-      exif: true,
-      gps: true,
-      ifd1: false,
-      interop: false,
-      makerNote: false,
-      userComment: false,
-      xmp: false,
-      icc: false,
-      iptc: false,
-      jfif: false,
-      ihdr: false,
-      translateKeys: true,
-      translateValues: false,
-      reviveValues: false,
-      mergeOutput: true,
-    })
+    raw = await exifr.parse(input, EXIFR_OPTIONS)
   } catch {
     raw = undefined
   }

@@ -118,16 +118,20 @@ async function pendingFiles(db: Db, batch: ProviderCopy[]): Promise<Set<string>>
 export interface SweepOptions {
   dryRun: boolean
   minAgeMs: number
+  /** `--min-age-minutes` was given: it applies to orphan blobs too (else ORPHAN_BLOB_AGE_MS). */
+  minAgeGiven: boolean
 }
 
 /** `pictura sweep [--dry-run] [--min-age-minutes=N]`; throws with the usage on anything else. */
 export function parseSweepArgs(args: string[]): SweepOptions {
-  const options: SweepOptions = { dryRun: false, minAgeMs: 60 * 60 * 1000 }
+  const options: SweepOptions = { dryRun: false, minAgeMs: 60 * 60 * 1000, minAgeGiven: false }
   for (const arg of args) {
     const minutes = /^--min-age-minutes=(\d{1,7})$/.exec(arg)
     if (arg === '--dry-run') options.dryRun = true
-    else if (minutes) options.minAgeMs = Number(minutes[1]) * 60_000
-    else throw new Error(`unknown option ${arg}\nUsage: pictura sweep [--dry-run] [--min-age-minutes=60]`)
+    else if (minutes) {
+      options.minAgeMs = Number(minutes[1]) * 60_000
+      options.minAgeGiven = true
+    } else throw new Error(`unknown option ${arg}\nUsage: pictura sweep [--dry-run] [--min-age-minutes=60]`)
   }
   return options
 }

@@ -1,5 +1,12 @@
 import type { Readable } from 'node:stream'
 
+/** A stored blob as a listing shows it. */
+export interface BlobEntry {
+  key: string
+  /** Epoch ms of its write. */
+  modifiedAt: number
+}
+
 export interface PutResult {
   size: number
   sha256: string
@@ -27,4 +34,10 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<void>
   /** Removes leftovers of interrupted writes; called at start-up. Returns how many. */
   cleanup(): Promise<number>
+  /**
+   * Every complete blob, in no particular order (never the leftovers of
+   * writes in flight), for the orphan sweep: what a crash between a put and
+   * its row left behind.
+   */
+  list(): AsyncIterable<BlobEntry>
 }

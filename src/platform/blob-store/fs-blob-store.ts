@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, type Dirent } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, errors } from '../../shared/errors.js'
-import type { BlobStore, PutResult } from './blob-store.js'
+import type { BlobEntry, BlobStore, PutResult } from './blob-store.js'
 import { DirSync } from './dir-sync.js'
 import { Meter } from './meter.js'
 
@@ -142,6 +142,31 @@ export class FsBlobStore implements BlobStore {
       removed++
     }
     return removed
+  }
+
+  async *list(): AsyncIterable<BlobEntry> {
+    yield* this.walk('')
+  }
+
+  /** The files under `root/dir`, depth first; the temp folder is not walked. */
+  private async *walk(dir: string): AsyncIterable<BlobEntry> {
+    let entries: Dirent[]
+    try {
+      entries = await readdir(path.join(this.root, dir), { withFileTypes: true })
+    } catch (err) {
+      // A folder removed while it is listed (a workspace's purge) holds nothing any more.
+      if (isMissing(err)) return
+      throw err
+    }
+    for (const entry of entries) {
+      const key = dir === '' ? entry.name : `${dir}/${entry.name}`
+      if (entry.isDirectory()) {
+        if (key !== TMP_DIR) yield* this.walk(key)
+      } else if (entry.isFile() && KEY.test(key)) {
+        const s = await stat(path.join(this.root, key)).catch(() => null)
+        if (s) yield { key, modifiedAt: s.mtimeMs }
+      }
+    }
   }
 
   /** A temp file whose writer is another process that still runs (and is not ancient) is left alone. */

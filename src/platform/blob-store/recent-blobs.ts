@@ -1,5 +1,5 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
-import type { BlobStore, PutResult } from './blob-store.js'
+import type { BlobEntry, BlobStore, PutResult } from './blob-store.js'
 
 /** Blobs up to this size are kept after their put. */
 const MAX_BLOB_BYTES = 256 * 1024
@@ -63,6 +63,10 @@ export class RecentBlobs implements BlobStore {
 
   cleanup(): Promise<number> {
     return this.store.cleanup()
+  }
+
+  list(): AsyncIterable<BlobEntry> {
+    return this.store.list()
   }
 
   private keep(key: string, bytes: Buffer): void {

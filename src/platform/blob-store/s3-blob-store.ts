@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import type { S3Config } from '../../config.js'
 import { AppError, errors } from '../../shared/errors.js'
-import type { BlobStore, PutResult } from './blob-store.js'
+import type { BlobEntry, BlobStore, PutResult } from './blob-store.js'
 import { Meter } from './meter.js'
 
 // The same key grammar as the file-system store, so a key valid on one is valid on the other.
@@ -253,6 +253,29 @@ export class S3BlobStore implements BlobStore {
       keyMarker = page.NextKeyMarker
       uploadIdMarker = page.NextUploadIdMarker
     }
+  }
+
+  async *list(): AsyncIterable<BlobEntry> {
+    let token: string | undefined
+    do {
+      const page = await this.send(() =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix || undefined,
+            ContinuationToken: token,
+            MaxKeys: 1000,
+          }),
+        ),
+      )
+      for (const o of page.Contents ?? []) {
+        const key = o.Key?.slice(this.prefix.length)
+        // Only keys of ours: other objects sharing the bucket (or prefix) are no blobs of this store.
+        if (key && o.Key?.startsWith(this.prefix) && KEY.test(key))
+          yield { key, modifiedAt: o.LastModified?.getTime() ?? Date.now() }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
   }
 
   /** One request to the store, whose failures answer as the store's (see storeFailure). */

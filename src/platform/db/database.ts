@@ -102,7 +102,7 @@ export function openDatabase(config: DbConfig, options: OpenOptions = {}): Datab
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }),
+      dialect: new ImmediateSqliteDialect({ database: preparedOnce(sqlite) }, () => sqlite.inTransaction),
     })
     const reader = new SQLite(config.file, { readonly: true, timeout: busyMs })
     const read = rowReader(reader)
@@ -343,18 +343,38 @@ function namedStatements(
  * for it instead. Within one process Kysely already runs one query at a time.
  */
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly dialectConfig: SqliteDialectConfig) {
+  constructor(
+    private readonly dialectConfig: SqliteDialectConfig,
+    private readonly inTransaction: () => boolean,
+  ) {
     super(dialectConfig)
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.dialectConfig)
+    return new ImmediateSqliteDriver(this.dialectConfig, this.inTransaction)
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly inTransaction: () => boolean,
+  ) {
+    super(config)
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+
+  /**
+   * SQLite ends a transaction by itself on some errors ("database or disk is
+   * full", an I/O error): a ROLLBACK then fails with "cannot rollback - no
+   * transaction is active", and Kysely would throw that instead of the error
+   * that ended it. Only a transaction still open is rolled back.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.inTransaction()) await super.rollbackTransaction(connection)
   }
 }
 

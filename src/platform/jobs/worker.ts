@@ -38,6 +38,9 @@ export interface WorkerOptions {
 }
 
 const MAX_REASON = 1000
+/** A failure that could not be recorded is tried again after this, doubling up to the max. */
+const FIRST_SETTLE_DELAY_MS = 250
+const MAX_SETTLE_DELAY_MS = 4_000
 
 /** Claims that fail wait this long at first, doubled after each failure up to MAX_CLAIM_BACKOFF_MS. */
 const FIRST_CLAIM_BACKOFF_MS = 500
@@ -85,6 +88,8 @@ export class Worker implements JobTaker {
   private failedClaims = 0
   /** When the database stopped answering the claims, while it does not: said once, and once when it is back. */
   private outageSince: number | null = null
+  /** Timers of failures to record again (settleLater). */
+  private readonly settling = new Set<NodeJS.Timeout>()
   private unsubscribe: (() => void) | null = null
   private unlend: (() => void) | null = null
 
@@ -126,6 +131,8 @@ export class Worker implements JobTaker {
     this.unsubscribe?.()
     this.unlend?.()
     if (this.timer) clearTimeout(this.timer)
+    for (const timer of this.settling) clearTimeout(timer)
+    this.settling.clear()
     for (const job of this.ready.splice(0)) await this.giveBack(job)
     let timeout: NodeJS.Timeout | undefined
     const waited = new Promise<void>((resolve) => {
@@ -356,12 +363,36 @@ export class Worker implements JobTaker {
       this.stopRenewing(job)
       // A worker that gave the job back at shutdown must not also retry or fail it.
       if (this.state === 'stopped') return
-      await this.settleFailure(job, err).catch((e) =>
-        log.error({ err: e, jobId: job.id }, 'recording a job failure failed; the lease will bring it back'),
-      )
+      await this.settleFailure(job, err).catch((e) => {
+        log.error({ err: e, cause: err, jobId: job.id }, 'recording a job failure failed; trying again soon')
+        this.settleLater(job, err)
+      })
     } finally {
       this.stopRenewing(job)
     }
+  }
+
+  /**
+   * Records a job's failure again and again after short delays (a full disk,
+   * a database that went away) until it is written, so the job runs again
+   * soon after the fault clears rather than once its lease runs out; past
+   * the lease, another claim has it anyway.
+   */
+  private settleLater(job: ClaimedJob, err: unknown): void {
+    const giveUpAt = Date.now() + this.opts.leaseMs / 2
+    const attempt = (delay: number) => {
+      const timer = setTimeout(() => {
+        this.settling.delete(timer)
+        if (this.state === 'stopped' || Date.now() > giveUpAt) return
+        this.settleFailure(job, err).then(
+          () => this.deps.log.info({ jobId: job.id, kind: job.kind }, 'job failure recorded'),
+          () => attempt(Math.min(delay * 2, MAX_SETTLE_DELAY_MS)),
+        )
+      }, delay)
+      timer.unref()
+      this.settling.add(timer)
+    }
+    attempt(FIRST_SETTLE_DELAY_MS)
   }
 
   private async settleFailure(job: ClaimedJob, err: unknown): Promise<void> {
