@@ -50,7 +50,7 @@ export async function serve(config: Config, role: ProcessRole | null = null) {
   } else {
     lines.push('Use the admin token printed at first start, or mint one: npx pictura token create --admin')
   }
-  lines.push(`API reference: ${base}/docs`)
+  lines.push(`Web app: ${base}/ (sign in with the token)`, `API reference: ${base}/docs`)
   if (role) reportReady(lines)
   else process.stdout.write(`${lines.join('\n')}\n`)
   // Blobs a crash left without their row, once the API serves (a large store takes a while to list).
