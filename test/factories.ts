@@ -54,7 +54,7 @@ let seq = 0
 export async function newUser(t: TestEnv, role: 'admin' | 'member' = 'member') {
   const admin = client(t, t.adminToken)
   seq += 1
-  const user = json<{ id: string; email: string }>(
+  const user = json<{ id: string; email: string; name: string }>(
     await admin.post('/api/users', {
       email: `user${seq}-${Date.now()}@example.com`,
       name: `User ${seq}`,

@@ -6,6 +6,9 @@ import { describe } from './session.js'
 
 const ROLES: WorkspaceRole[] = ['viewer', 'editor', 'owner']
 
+/** How a member is shown: the API gives their email only to admins and to themself. */
+const memberName = (m: Member) => m.name ?? m.email ?? m.userId
+
 interface WorkspaceProps {
   client: PicturaClient
   workspace: Workspace | undefined
@@ -144,11 +147,11 @@ function Members({
               {members.map((m) => (
                 <tr key={m.userId}>
                   <td>
-                    {m.name ?? m.email} <span class="muted">{m.name ? m.email : ''}</span>
+                    {memberName(m)} <span class="muted">{m.name && m.email ? m.email : ''}</span>
                   </td>
                   <td>
                     <select
-                      aria-label={`Role of ${m.email}`}
+                      aria-label={`Role of ${memberName(m)}`}
                       value={m.role}
                       onChange={(e) =>
                         change(() =>
