@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { Migrator, PostgresAdapter, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { DbConfig } from '../../src/config.js'
 import { imageHead, imageJson } from '../../src/features/images/image-json.js'
-import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js'
-import { migrationProvider } from '../../src/platform/db/migrations/index.js'
+import { migrateToLatest, migratorFor, openDatabase } from '../../src/platform/db/database.js'
 import { newId } from '../../src/shared/ids.js'
 import { DB_KIND, freshPostgresUrl } from '../harness.js'
 
@@ -25,15 +24,7 @@ test('images provisioned before the thumbhash migration answer thumbhash null', 
   const handle = openDatabase(config)
   const { db } = handle
   try {
-    const schema =
-      db.getExecutor().adapter instanceof PostgresAdapter
-        ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name
-        : undefined
-    const migrator = new Migrator({
-      db,
-      provider: migrationProvider,
-      ...(schema ? { migrationTableSchema: schema } : {}),
-    })
+    const migrator = await migratorFor(db)
     const before = await migrator.migrateTo('20261204-read-version-sqlite')
     assert.equal(before.error, undefined)
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -8,6 +7,7 @@ import SQLite from 'better-sqlite3'
 import pg from 'pg'
 import { isDatabaseUnavailable, isUniqueViolation } from '../../src/platform/db/errors.js'
 import { DB_KIND, PG_URL } from '../harness.js'
+import { freePort } from '../support/free-port.js'
 
 /**
  * The one classifier of driver errors, fed the errors the drivers really
@@ -50,7 +50,7 @@ test('SQLite: a write lock held past the busy timeout is unavailability; a const
 })
 
 test('PostgreSQL: nobody listening is unavailability, and so is a wrapped cause', async () => {
-  const port = await closedPort()
+  const port = await freePort() // closed again: nothing listens on it
   const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/test` })
   const refused = await failure(() => client.connect())
   assert.equal(isDatabaseUnavailable(refused), true)
@@ -79,17 +79,5 @@ if (DB_KIND === 'postgres') {
     } finally {
       await client.end()
     }
-  })
-}
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()))
-    })
   })
 }

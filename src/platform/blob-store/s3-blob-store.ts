@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
+  type _Object,
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -186,38 +187,25 @@ export class S3BlobStore implements BlobStore {
 
   async deletePrefix(prefix: string): Promise<void> {
     if (!PREFIX.test(prefix)) throw new AppError('internal', `Invalid blob prefix: ${JSON.stringify(prefix)}`)
-    let token: string | undefined
-    do {
-      // A page holds at most 1000 keys, which is also DeleteObjects' batch limit.
-      const page = await this.send(() =>
+    // A page holds at most 1000 keys, which is also DeleteObjects' batch limit.
+    for await (const page of this.pages(this.prefix + prefix)) {
+      const objects = page.flatMap((o) => (o.Key ? [{ Key: o.Key }] : []))
+      if (objects.length === 0) continue
+      const out = await this.send(() =>
         this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: this.prefix + prefix,
-            ContinuationToken: token,
-            MaxKeys: 1000,
-          }),
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }),
         ),
       )
-      const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []))
-      if (objects.length > 0) {
-        const out = await this.send(() =>
-          this.client.send(
-            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }),
+      const failed = out.Errors ?? []
+      if (failed.length > 0) {
+        const first = failed[0]
+        throw storeFailure(
+          new Error(
+            `S3 could not delete ${failed.length} object(s) under ${prefix}: ${first?.Key} ${first?.Code} ${first?.Message}`,
           ),
         )
-        const failed = out.Errors ?? []
-        if (failed.length > 0) {
-          const first = failed[0]
-          throw storeFailure(
-            new Error(
-              `S3 could not delete ${failed.length} object(s) under ${prefix}: ${first?.Key} ${first?.Code} ${first?.Message}`,
-            ),
-          )
-        }
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined
-    } while (token)
+    }
   }
 
   async cleanup(): Promise<number> {
@@ -256,24 +244,31 @@ export class S3BlobStore implements BlobStore {
   }
 
   async *list(): AsyncIterable<BlobEntry> {
+    for await (const page of this.pages(this.prefix)) {
+      for (const o of page) {
+        const key = o.Key?.slice(this.prefix.length)
+        // Only keys of ours: other objects sharing the bucket (or prefix) are no blobs of this store.
+        if (key && o.Key?.startsWith(this.prefix) && KEY.test(key))
+          yield { key, modifiedAt: o.LastModified?.getTime() ?? Date.now() }
+      }
+    }
+  }
+
+  /** The objects under `prefix` (a bucket-wide key prefix), a listing page (at most 1000) at a time. */
+  private async *pages(prefix: string): AsyncIterable<_Object[]> {
     let token: string | undefined
     do {
       const page = await this.send(() =>
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
-            Prefix: this.prefix || undefined,
+            Prefix: prefix || undefined,
             ContinuationToken: token,
             MaxKeys: 1000,
           }),
         ),
       )
-      for (const o of page.Contents ?? []) {
-        const key = o.Key?.slice(this.prefix.length)
-        // Only keys of ours: other objects sharing the bucket (or prefix) are no blobs of this store.
-        if (key && o.Key?.startsWith(this.prefix) && KEY.test(key))
-          yield { key, modifiedAt: o.LastModified?.getTime() ?? Date.now() }
-      }
+      yield page.Contents ?? []
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)
   }

@@ -378,19 +378,23 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/** Pictura's migrations on `db`, their table in the schema the connection writes to. */
+export async function migratorFor(db: Db): Promise<Migrator> {
   // Unless told a schema, Kysely takes a migration table in ANY schema for its own: another app's, or a
   // parallel test run's, would make it skip creating ours. Pin it to the schema we write to.
   const schema =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name
       : undefined
-  const migrator = new Migrator({
+  return new Migrator({
     db,
     provider: migrationProvider,
     ...(schema ? { migrationTableSchema: schema } : {}),
   })
-  const { error, results } = await migrator.migrateToLatest()
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await (await migratorFor(db)).migrateToLatest()
   if (error) throw error
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
