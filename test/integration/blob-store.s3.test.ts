@@ -14,9 +14,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ConfigError, loadConfig } from '../../src/config.js'
+import { sweepOrphanBlobs } from '../../src/features/files/orphan-blobs.js'
 import { createS3Client, S3BlobStore } from '../../src/platform/blob-store/s3-blob-store.js'
 import { JobKinds } from '../../src/platform/jobs/job-queue.js'
-import { sweepOrphanBlobs } from '../../src/features/files/orphan-blobs.js'
 import { AppError } from '../../src/shared/errors.js'
 import { newId } from '../../src/shared/ids.js'
 import { blobStoreContract } from '../contract/blob-store.contract.js'

@@ -130,7 +130,7 @@ export function keysetList<A, Row extends Keyed>(
 }
 
 /** The page of `req` cut from every row of a list, newest first (a list narrowed to a few ids). */
-function pageOf<Row extends Keyed>(all: Row[], req: PageRequest): Page<Row> {
+export function pageOf<Row extends Keyed>(all: Row[], req: PageRequest): Page<Row> {
   const backward = req.before !== undefined
   let list = all
   if (req.after !== undefined) list = all.filter((r) => r.id < req.after!)
