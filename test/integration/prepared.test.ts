@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { sql } from 'kysely'
 import { prepared } from '../../src/platform/db/prepared.js'
 import { newUser, newWorkspace } from '../factories.js'
-import { createTestEnv, type TestEnv } from '../harness.js'
+import { createTestEnv, DB_KIND, type TestEnv } from '../harness.js'
 
 /**
  * prepared() compiles a query once per shape of its arguments and binds each
@@ -70,4 +71,15 @@ describe('prepared queries', () => {
       /never bound/,
     )
   })
+
+  if (DB_KIND === 'postgres')
+    test('PostgreSQL connections plan a named statement once (generic plans) and keep the URL’s own options', async () => {
+      // Custom plans page a workspace holding a tenth of the images through the id index with a filter.
+      const { rows } = await sql<{ plan: string; path: string }>`
+        select current_setting('plan_cache_mode') as plan, current_setting('search_path') as path`.execute(
+        t.c.db,
+      )
+      assert.equal(rows[0]?.plan, 'force_generic_plan')
+      assert.match(rows[0]?.path ?? '', /^t_[0-9a-f]{12}$/, 'the test URL’s search_path still applies')
+    })
 })
