@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
-import { CORPUS } from './corpus/corpus.js'
 import { answers, type PostgresServer, startPostgres } from './support/postgres-server.js'
 
 /**
  * Runs the suite once per database and says so.
  *
  *   tsx test/run.ts                 every test under test/ but test/corpus/ (npm test)
- *   tsx test/run.ts --corpus        only test/corpus/, over ../shared/corpus (npm run test:corpus)
+ *   tsx test/run.ts --corpus        only test/corpus/, the real images (npm run test:corpus; see corpus/corpus.ts)
  *   tsx test/run.ts <files...>      the given files
  *
  * PICTURA_TEST_DBS picks the databases (default `sqlite,postgres`). PostgreSQL
@@ -21,11 +20,6 @@ const kinds = (process.env.PICTURA_TEST_DBS ?? 'sqlite,postgres').split(',').map
 const args = process.argv.slice(2)
 const corpus = args.includes('--corpus')
 const given = args.filter((a) => a !== '--corpus')
-
-if (corpus && !existsSync(CORPUS)) {
-  process.stderr.write(`The corpus run reads ${CORPUS}, which is missing.\n`)
-  process.exit(1)
-}
 
 const files = given.length ? given : suite(corpus ? 'test/corpus' : 'test', corpus ? [] : ['test/corpus'])
 const pg = kinds.includes('postgres') ? await postgres() : null

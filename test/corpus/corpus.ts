@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -8,3 +9,6 @@ import path from 'node:path'
  * runs it.
  */
 export const CORPUS = path.resolve(import.meta.dirname, '../../../shared/corpus')
+
+// Every corpus test imports this module: a run without the corpora fails at once and says why.
+if (!existsSync(CORPUS)) throw new Error(`The corpus run reads ${CORPUS}, which is missing.`)

@@ -197,7 +197,8 @@ function openPool(driver: typeof pg, url: string, options: OpenOptions): pg.Pool
 function withGenericPlans(url: string): string {
   const parsed = new URL(url)
   const own = parsed.searchParams.get('options')
-  parsed.searchParams.set('options', `${own ? `${own} ` : ''}-c plan_cache_mode=force_generic_plan`)
+  // First, so an operator's own `-c plan_cache_mode=…` in the URL still wins.
+  parsed.searchParams.set('options', `-c plan_cache_mode=force_generic_plan${own ? ` ${own}` : ''}`)
   return parsed.href
 }
 

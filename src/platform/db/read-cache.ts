@@ -27,9 +27,9 @@ export class ReadCache {
   ) {}
 
   /**
-   * The cache as of now: one version check, taken when a request starts and
-   * used for all of its lookups, so no entry older than the request's start
-   * is ever served to it.
+   * The cache as of now: one version check, taken after the request started
+   * (shared with the requests of its turn, see `current`) and used for all of
+   * its lookups, so no entry older than the request's start is ever served to it.
    */
   async snapshot(): Promise<CachedReads> {
     const at = await this.current()
