@@ -66,6 +66,26 @@ async function signIn(page: Page, token: string, remember = false) {
   await page.getByRole('button', { name: 'Sign out' }).waitFor()
 }
 
+/**
+ * Waits for the gallery to reach `text` (a count); on a timeout the failure
+ * says what the page's uploads and the server's files were then, and what the
+ * server logged, so a miss on a loaded machine tells where it stopped.
+ */
+async function galleryShows(page: Page, text: string, owner: { api: ReturnType<typeof client> }) {
+  try {
+    await page.getByText(text).waitFor({ timeout: 60_000 })
+  } catch (err) {
+    const uploads = await page
+      .locator('.upload')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-name')}: ${e.getAttribute('data-state')}`))
+    const shown = await page.locator('main h1, main h2, main p').allTextContents()
+    const files = json<{ data: { name: string; image: unknown }[] }>(await owner.api.get('/api/files')).data
+    throw new Error(
+      `${(err as Error).message}\nuploads: ${uploads.join(', ')}\npage: ${shown.join(' | ')}\nfiles: ${JSON.stringify(files.map((f) => [f.name, f.image]))}\nserver: ${server.output().slice(-4000)}`,
+    )
+  }
+}
+
 async function seriousViolations(page: Page, include?: string) {
   const builder = new AxeBuilder({ page })
   if (include) builder.include(include)
@@ -182,7 +202,7 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
       .waitFor({ timeout: 60_000 })
   assert.match((await row('truncated.jpg').textContent()) ?? '', /Failed: .+/, 'the reason is shown')
   assert.match((await row('notes.txt').textContent()) ?? '', /Not an image/)
-  await page.getByText('4 images').waitFor()
+  await galleryShows(page, '4 images', owner)
 
   // The portrait (orientation 6, stored 600x450) shows upright: a tall box, a tall delivered image.
   const portrait = json<{ data: { id: string; width: number; height: number }[] }>(
@@ -215,7 +235,7 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await dup.waitFor()
   assert.match((await dup.textContent()) ?? '', /Already in this workspace as “camera.jpg”/)
   await dup.getByRole('button', { name: 'Upload anyway' }).click()
-  await page.getByText('5 images').waitFor({ timeout: 60_000 })
+  await galleryShows(page, '5 images', owner)
 
   // The lightbox: the newest first (the second camera.jpg), its EXIF, arrows, Esc back to its tile.
   await page.locator('[data-index="0"]').click()
@@ -248,14 +268,19 @@ test('six files at once reach their states; duplicates are flagged; lightbox, EX
   await page.getByRole('button', { name: 'Files' }).click()
   await page.getByText('7 files', { exact: true }).waitFor()
   await page.locator('.badge.failed').waitFor()
-  // The deleted image's file is provisioned again from the Files view.
-  await page
-    .locator('tr', { has: page.locator('.badge.deleted') })
-    .getByRole('button', { name: 'Provision again' })
-    .click()
+  // The deleted image's file is provisioned again from the Files view, which follows it until it is ready.
+  const again = page.locator('tr', { has: page.locator('.badge.deleted') })
+  const againId = await again.getAttribute('data-file-id')
+  // However fast the image is made, the view asks for it once it is ready (a gallery opened meanwhile updates then).
+  const followed = page.waitForRequest((r) => r.url().endsWith(`/api/images/by-file/${againId}`), {
+    timeout: 60_000,
+  })
+  await again.getByRole('button', { name: 'Provision again' }).click()
   await page.getByRole('status').filter({ hasText: 'Provisioning again' }).waitFor()
+  await followed
+  await page.locator(`tr[data-file-id="${againId}"] .badge.ready`).waitFor()
   await page.getByRole('button', { name: 'Gallery' }).click()
-  await page.getByText('5 images').waitFor({ timeout: 60_000 })
+  await galleryShows(page, '5 images', owner)
 
   // While image bytes are on their way, each tile is painted with its thumbhash, in its aspect ratio.
   // A fresh page whose image requests never answer: this page's memory cache would paint tiles at once.

@@ -44,15 +44,29 @@ export function FilesView({ client, workspaceId, version, canEditIn, onChanged, 
     void load(null)
   }, [workspaceId, version])
 
-  const act = async (what: string, call: () => Promise<unknown>) => {
+  const act = async (what: string, call: () => Promise<unknown>): Promise<boolean> => {
     try {
       await call()
       setStatus(what)
       onChanged()
+      return true
     } catch (err) {
       onUnauthorized(err)
       setStatus(describe(err))
+      return false
     }
+  }
+
+  /** Asks for the image again, then follows the file until it settles: both views load again then. */
+  const provisionAgain = async (fileId: string) => {
+    if (!(await act('Provisioning again.', () => client.images.provision(fileId)))) return
+    try {
+      await client.waitForImage(fileId, { timeoutMs: 10 * 60_000 })
+    } catch (err) {
+      // Failed, deleted meanwhile, or the wait gave up: the views show what the file says now.
+      onUnauthorized(err)
+    }
+    onChanged()
   }
 
   return (
@@ -107,10 +121,7 @@ export function FilesView({ client, workspaceId, version, canEditIn, onChanged, 
                     </button>
                     {canEditIn(f.workspaceId) &&
                     (f.image.status === 'failed' || f.image.status === 'deleted') ? (
-                      <button
-                        type="button"
-                        onClick={() => act('Provisioning again.', () => client.images.provision(f.id))}
-                      >
+                      <button type="button" onClick={() => void provisionAgain(f.id)}>
                         Provision again
                       </button>
                     ) : null}
