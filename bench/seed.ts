@@ -41,8 +41,8 @@ interface SeedMeta {
   cursorSecret: string
 }
 
-// 2: images carry their JSON head (images.json). 3: and their thumbhash.
-const SEED_VERSION = 3
+// 2: images carry their JSON head (images.json). 3: and their thumbhash. 4: and their delivery path.
+const SEED_VERSION = 4
 const BASE_TIME = Date.parse('2024-01-01T00:00:00Z')
 const STEP_MS = 30_000
 /** The member sees the big workspace and this many small ones. */
@@ -78,6 +78,7 @@ const IMAGE_COLUMNS = [
   'thumbhash',
   'created_at',
   'json',
+  'url_path',
 ] as const satisfies readonly (keyof ImageTable)[]
 
 const CAMERAS = [
@@ -148,12 +149,14 @@ function* generate(plan: Plan): Generator<Row> {
     const taken = new Date(t - 86_400_000).toISOString().slice(0, 19)
     const withExif = i % 10 < 3
     const portrait = i % 7 === 0
+    const cfImageId = randomBytes(16).toString('hex')
     const image = {
       id: imageId,
       file_id: fileId,
       workspace_id: ws,
       provider: 'local',
-      cf_image_id: randomBytes(16).toString('hex'),
+      cf_image_id: cfImageId,
+      url_path: `${cfImageId}/public`,
       width: portrait ? 4160 : 6240,
       height: portrait ? 6240 : 4160,
       size,
@@ -437,6 +440,7 @@ async function buildPostgres(cfg: BenchConfig, client: pg.Client, schema: string
     'integer',
     'integer',
     'bigint',
+    'text',
     'text',
     'text',
     'text',

@@ -172,7 +172,8 @@ export async function createContainer(
       access,
       queue,
       exifGps: config.exifGps,
-      publicUrl: (name, cfImageId) => (providers.get(name) ?? provider).url(cfImageId, 'public'),
+      // Images of a provider no longer configured keep their path, below the configured provider's base.
+      deliveryBase: (name) => (providers.get(name) ?? provider).deliveryBase,
     }),
     close: () => database.destroy(),
   }

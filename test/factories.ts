@@ -247,12 +247,14 @@ export async function newImage(
   opts: NewImageOptions = {},
 ): Promise<NewImage> {
   const fileId = opts.fileId ?? (await newFile(t, workspaceId, { status: 'pending', size: opts.size })).id
+  const cfImageId = randomBytes(16).toString('hex')
   const row: NewImage = {
     id: newId('img'),
     file_id: fileId,
     workspace_id: workspaceId,
     provider: 'local',
-    cf_image_id: randomBytes(16).toString('hex'),
+    cf_image_id: cfImageId,
+    url_path: `${cfImageId}/public`,
     width: opts.width ?? 640,
     height: opts.height ?? 480,
     size: opts.size ?? 1234,

@@ -3,10 +3,11 @@ import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import type { BlobStore } from '../../src/platform/blob-store/blob-store.js'
-import type {
-  ImageProvider,
-  ProviderCopy,
-  ProviderUpload,
+import {
+  deliveryUrl,
+  type ImageProvider,
+  type ProviderCopy,
+  type ProviderUpload,
 } from '../../src/platform/image-provider/image-provider.js'
 import { newId } from '../../src/shared/ids.js'
 
@@ -99,12 +100,14 @@ export function imageProviderContract(
 
     it('builds well-formed delivery URLs, public by default', async () => {
       const { cfImageId } = await sut.provider.upload(await sut.seed(png, 'image/png'))
-      const url = new URL(sut.provider.url(cfImageId, 'public'))
+      const url = new URL(deliveryUrl(sut.provider, cfImageId, 'public'))
       assert.match(url.protocol, /^https?:$/)
       assert.ok(url.pathname.endsWith(`/${cfImageId}/public`), url.href)
-      assert.equal(sut.provider.url(cfImageId), url.href)
+      assert.equal(deliveryUrl(sut.provider, cfImageId), url.href)
       assert.ok(
-        new URL(sut.provider.url(cfImageId, 'thumbnail')).pathname.endsWith(`/${cfImageId}/thumbnail`),
+        new URL(deliveryUrl(sut.provider, cfImageId, 'thumbnail')).pathname.endsWith(
+          `/${cfImageId}/thumbnail`,
+        ),
       )
     })
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import sharp from 'sharp'
+import { deliveryUrl } from '../../src/platform/image-provider/image-provider.js'
 import { PermanentJobError } from '../../src/platform/jobs/job-queue.js'
 import { imageProviderContract } from '../contract/image-provider.contract.js'
 import { type CloudflareUnderTest, cloudflareUnderTest } from '../doubles/cloudflare-setup.js'
@@ -35,7 +36,7 @@ describe('Cloudflare adapter: what goes over the wire', () => {
     assert.equal(stored.bytes.length, input.size)
     assert.equal(stored.requireSignedURLs, false)
     assert.equal(
-      cf.provider.url(cfImageId, 'public'),
+      deliveryUrl(cf.provider, cfImageId, 'public'),
       `https://imagedelivery.net/${cf.double.accountHash}/${cfImageId}/public`,
     )
   })

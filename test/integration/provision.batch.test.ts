@@ -49,6 +49,7 @@ const row = (fileId: string, id: string): NewImage => ({
   workspace_id: ws,
   provider: 'local',
   cf_image_id: `cf${id.slice(-30).padStart(30, '0')}`,
+  url_path: `cf${id.slice(-30).padStart(30, '0')}/public`,
   width: 8,
   height: 8,
   size: 1,

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type ImageFields, imageHead, imageJson, withGps } from '../../src/features/images/image-json.js'
+import {
+  CLOSING,
+  DATE_KEY,
+  type ImageFields,
+  imageHead,
+  storedAsIs,
+  urlOpening,
+  withGps,
+} from '../../src/features/images/image-json.js'
 
 /** The hand-written JSON must be exactly what JSON.stringify makes of the same image, whatever the strings hold. */
 
@@ -16,8 +24,14 @@ const fields = (over: Partial<ImageFields> = {}): ImageFields => ({
   thumbhash: '1QcSHQRnh493V4dIh4eXh1h4kJUI',
   ...over,
 })
-const URL = 'https://img.example.com:8443/cdn/eb88de18d81cbae935475b2d54619ad1/public'
+const BASE = 'https://img.example.com:8443/cdn/'
+const PATH = 'eb88de18d81cbae935475b2d54619ad1/public'
+const URL = BASE + PATH
 const CREATED = '2024-01-08T15:19:32.000Z'
+
+/** The answer as a read's statement composes it (ImageReads). */
+const imageJson = (head: string, base = BASE, path = PATH, createdAt = CREATED) =>
+  head + urlOpening(base) + storedAsIs(path) + DATE_KEY + storedAsIs(createdAt) + CLOSING
 
 const expected = (f: ImageFields, url = URL, createdAt = CREATED) =>
   JSON.stringify({
@@ -36,32 +50,34 @@ const expected = (f: ImageFields, url = URL, createdAt = CREATED) =>
 
 test('an image head with its url and date equals JSON.stringify, for plain and hostile strings', () => {
   const hostile = ['a"b', 'back\\slash', 'line\nbreak', '\u2028', 'é', '<script>', '', 'tab\there', '\u0000']
-  assert.equal(imageJson(imageHead(fields()), URL, CREATED), expected(fields()))
+  assert.equal(imageJson(imageHead(fields())), expected(fields()))
   for (const h of hostile) {
     for (const field of ['id', 'file_id', 'workspace_id', 'cf_image_id'] as const) {
       const f = fields({ [field]: h })
-      assert.equal(imageJson(imageHead(f), URL, CREATED), expected(f), `${field} = ${JSON.stringify(h)}`)
+      assert.equal(imageJson(imageHead(f)), expected(f), `${field} = ${JSON.stringify(h)}`)
     }
+    // The base comes from the configuration: escaped as any string.
     assert.equal(
-      imageJson(imageHead(fields()), h, CREATED),
-      expected(fields(), h),
-      `url = ${JSON.stringify(h)}`,
-    )
-    assert.equal(
-      imageJson(imageHead(fields()), URL, h),
-      expected(fields(), URL, h),
-      `createdAt = ${JSON.stringify(h)}`,
+      imageJson(imageHead(fields()), h),
+      expected(fields(), h + PATH),
+      `base = ${JSON.stringify(h)}`,
     )
   }
 })
 
+test('paths and dates are stored only as printable ASCII that JSON writes as it is', () => {
+  for (const ok of [PATH, CREATED, "a%20b/it's(ok)*!~/public", ''])
+    assert.equal(JSON.stringify(ok), `"${storedAsIs(ok)}"`, ok)
+  for (const bad of ['a"b', 'back\\slash', 'line\nbreak', '\u2028', 'é', '\u0000', '\u007f'])
+    assert.throws(() => storedAsIs(bad), /Not stored in an image's JSON as it is/, JSON.stringify(bad))
+})
+
 test('an image without EXIF answers an empty object', () => {
-  assert.deepEqual(JSON.parse(imageJson(imageHead(fields({ exif: '' })), URL, CREATED)).exif, {})
+  assert.deepEqual(JSON.parse(imageJson(imageHead(fields({ exif: '' })))).exif, {})
 })
 
 test('withGps merges the GPS tags into exif and keeps every other field', () => {
-  const head = withGps(imageHead(fields()), '{"GPSLatitude":48.85}')
-  const image = JSON.parse(imageJson(head, URL, CREATED))
+  const image = JSON.parse(withGps(imageJson(imageHead(fields())), '{"GPSLatitude":48.85}'))
   assert.deepEqual(image.exif, { Make: 'Canon', Note: 'say "hi"\n', GPSLatitude: 48.85 })
   assert.deepEqual({ ...image, exif: undefined }, { ...JSON.parse(expected(fields())), exif: undefined })
 })

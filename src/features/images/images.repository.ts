@@ -3,7 +3,7 @@ import type { Executor } from '../../platform/db/executor.js'
 import { emptyPage, keysetList, type Page, type PageRequest, pageOf } from '../../platform/db/keyset.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { ImageTable } from '../../platform/db/tables.js'
-import { imageHead } from './image-json.js'
+import { CLOSING, DATE_KEY, imageHead, storedAsIs } from './image-json.js'
 
 export type ImageRow = ImageTable
 /** An image as provisioning makes it; the repository writes its JSON head (see image-json.ts). */
@@ -12,58 +12,37 @@ export type NewImage = Omit<ImageTable, 'json'>
 /** Workspaces a list may read: null for every workspace (admins). */
 export type WorkspaceScope = readonly string[] | null
 
-/** What the API's reads need of an image: its JSON head and what completes it, and its workspace. */
-export interface ImageRead {
+/** An image as a list reads it: its whole JSON answer (see image-json.ts), and its GPS tags when they are served. */
+export interface ImageAnswer {
   id: string
-  workspace_id: string
   json: string
-  provider: string
-  cf_image_id: string
-  exif_gps: string | null
-  created_at: string
+  exif_gps?: string | null
 }
 
-const READ_COLUMNS = [
-  'images.id',
-  'images.workspace_id',
-  'images.json',
-  'images.provider',
-  'images.cf_image_id',
-  'images.exif_gps',
-  'images.created_at',
-] as const
-
-const imageRows = (db: Executor) => db.selectFrom('images').select(READ_COLUMNS)
-
-// The API's hottest queries: compiled once (per shape, for the lists).
-const byId = prepared((db, id: string) => imageRows(db).where('images.id', '=', id))
-const byFileId = prepared((db, fileId: string) => imageRows(db).where('images.file_id', '=', fileId))
-const byIds = prepared((db, ids: readonly string[]) =>
-  imageRows(db).where('images.id', 'in', ids).orderBy('images.id', 'desc'),
-)
+/** An image as a single read takes it: its answer, GPS tags and workspace, for the access check. */
+export interface ImageRead extends ImageAnswer {
+  workspace_id: string
+}
 
 /**
- * The rows a list pages through, newest first, for a scope of workspaces (null:
- * every one, for admins). A scope becomes `workspace_id IN (...)`, served by
- * the (workspace_id, id) index or, when the scope holds most rows, by the
- * primary key with a filter (the planners choose; both bounded by the LIMIT);
- * no scope walks the primary key. The total comes from the per-workspace
- * counters, never a count of image rows (a list narrowed to ids counts what it
- * read, see ImagesRepository.page).
+ * The text a read puts between an image's head and its path, per provider:
+ * `urlOpening` of the provider's delivery base as configured now.
  */
-const imageList = keysetList(
-  'images.id',
-  (db, scope: WorkspaceScope) =>
-    scope ? imageRows(db).where('images.workspace_id', 'in', scope) : imageRows(db),
-  (db, scope) => {
-    // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
-    let q = db.selectFrom('workspace_counters').select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
-    if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)
-    return q
-  },
-)
+export interface UrlOpenings {
+  local: string
+  cloudflare: string
+}
 
-const withHead = (row: NewImage): ImageRow => ({ ...row, json: imageHead(row) })
+/** The answer in SQL: head, the opening of the row's provider, path, date (image-json.ts). */
+const answer = (openings: UrlOpenings) =>
+  sql<string>`images.json || (case images.provider when 'cloudflare' then ${openings.cloudflare} else ${openings.local} end) || images.url_path || ${sql.lit(DATE_KEY)} || images.created_at || ${sql.lit(CLOSING)}`
+
+/** The row with its JSON head; its path and date go into every answer as they are (image-json.ts). */
+const withHead = (row: NewImage): ImageRow => {
+  storedAsIs(row.url_path)
+  storedAsIs(row.created_at)
+  return { ...row, json: imageHead(row) }
+}
 
 /**
  * Image rows and the per-workspace counters that make `pageInfo.total` exact
@@ -138,8 +117,8 @@ export class ImagesRepository {
           ${column('provider')}::text[], ${column('cf_image_id')}::text[], ${column('width')}::integer[],
           ${column('height')}::integer[], ${column('size')}::bigint[], ${column('exif')}::text[],
           ${column('exif_gps')}::text[], ${column('thumbhash')}::text[], ${column('created_at')}::text[],
-          ${column('json')}::text[]
-        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json)
+          ${column('json')}::text[], ${column('url_path')}::text[]
+        ) as v (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json, url_path)
       ),
       waiting as (
         select files.id from files
@@ -147,7 +126,7 @@ export class ImagesRepository {
         order by files.id for update
       ),
       inserted as (
-        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json)
+        insert into images (id, file_id, workspace_id, provider, cf_image_id, width, height, size, exif, exif_gps, thumbhash, created_at, json, url_path)
         select input.* from input join waiting on waiting.id = input.file_id
         on conflict (file_id) do nothing
         returning id, file_id, workspace_id
@@ -181,35 +160,6 @@ export class ImagesRepository {
       .execute()
   }
 
-  // Reads
-
-  async findById(db: Executor, id: string): Promise<ImageRead | undefined> {
-    return (await byId(db, id))[0]
-  }
-
-  async findByFileId(db: Executor, fileId: string): Promise<ImageRead | undefined> {
-    return (await byFileId(db, fileId))[0]
-  }
-
-  /**
-   * A page of the images in `scope` (see imageList). A page narrowed to ids
-   * reads those rows by primary key and keeps the ones in scope here: with the
-   * scope's `workspace_id IN (...)` in the statement, SQLite built a second
-   * temporary table every time (`ids` 87 → 62 µs of CPU a request on SQLite,
-   * see bench/RESULTS.md).
-   */
-  async page(db: Executor, scope: WorkspaceScope, req: PageRequest): Promise<Page<ImageRead>> {
-    if (req.ids === undefined) return imageList.read(db, scope, req)
-    if (req.ids.length === 0) return emptyPage(0)
-    const rows = await byIds(db, req.ids)
-    if (scope === null) return pageOf(rows, req)
-    const inScope = new Set(scope)
-    return pageOf(
-      rows.filter((r) => inScope.has(r.workspace_id)),
-      req,
-    )
-  }
-
   // The file side of an image (the image_* columns of files)
 
   /** After a delete: the file remembers its image went, unless it already points elsewhere. */
@@ -236,5 +186,85 @@ export class ImagesRepository {
       .returning('id')
       .executeTakeFirst()
     return claimed !== undefined
+  }
+}
+
+/**
+ * The API's reads, each one statement whose rows carry the answer as the API
+ * sends it: the configured delivery bases are constants of the statements,
+ * compiled once per instance (and per shape, for the lists). A list row is its
+ * id and answer only (and the GPS tags when they are served): every column a
+ * row carries is a value the driver makes (lists 36% faster on SQLite than
+ * with the row's fields, see bench/RESULTS.md).
+ */
+export class ImageReads {
+  private readonly byId
+  private readonly byFileId
+  private readonly byIds
+  private readonly list
+
+  constructor(openings: UrlOpenings, gps: boolean) {
+    const one = (db: Executor) =>
+      db
+        .selectFrom('images')
+        .select(['images.id', 'images.workspace_id', answer(openings).as('json'), 'images.exif_gps'])
+    this.byId = prepared((db, id: string) => one(db).where('images.id', '=', id))
+    this.byFileId = prepared((db, fileId: string) => one(db).where('images.file_id', '=', fileId))
+    this.byIds = prepared((db, ids: readonly string[]) =>
+      one(db).where('images.id', 'in', ids).orderBy('images.id', 'desc'),
+    )
+    const listed = (db: Executor) => {
+      const q = db.selectFrom('images').select(['images.id', answer(openings).as('json')])
+      return gps ? q.select('images.exif_gps') : q
+    }
+    /**
+     * The rows a list pages through, newest first, for a scope of workspaces (null:
+     * every one, for admins). A scope becomes `workspace_id IN (...)`, served by
+     * the (workspace_id, id) index or, when the scope holds most rows, by the
+     * primary key with a filter (the planners choose; both bounded by the LIMIT);
+     * no scope walks the primary key. The total comes from the per-workspace
+     * counters, never a count of image rows (a list narrowed to ids counts what
+     * it read, see `page`).
+     */
+    this.list = keysetList(
+      'images.id',
+      (db, scope: WorkspaceScope) =>
+        scope ? listed(db).where('images.workspace_id', 'in', scope) : listed(db),
+      (db, scope) => {
+        // SUM over bigint is numeric on PostgreSQL, which the driver hands back as a string.
+        let q = db
+          .selectFrom('workspace_counters')
+          .select(sql<number | string>`coalesce(sum(images), 0)`.as('n'))
+        if (scope) q = q.where('workspace_counters.workspace_id', 'in', scope)
+        return q
+      },
+    )
+  }
+
+  async findById(db: Executor, id: string): Promise<ImageRead | undefined> {
+    return (await this.byId(db, id))[0]
+  }
+
+  async findByFileId(db: Executor, fileId: string): Promise<ImageRead | undefined> {
+    return (await this.byFileId(db, fileId))[0]
+  }
+
+  /**
+   * A page of the images in `scope` (see the list above). A page narrowed to
+   * ids reads those rows by primary key and keeps the ones in scope here: with
+   * the scope's `workspace_id IN (...)` in the statement, SQLite built a second
+   * temporary table every time (`ids` 87 → 62 µs of CPU a request on SQLite,
+   * see bench/RESULTS.md).
+   */
+  async page(db: Executor, scope: WorkspaceScope, req: PageRequest): Promise<Page<ImageAnswer>> {
+    if (req.ids === undefined) return this.list.read(db, scope, req)
+    if (req.ids.length === 0) return emptyPage(0)
+    const rows = await this.byIds(db, req.ids)
+    if (scope === null) return pageOf(rows, req)
+    const inScope = new Set(scope)
+    return pageOf(
+      rows.filter((r) => inScope.has(r.workspace_id)),
+      req,
+    )
   }
 }

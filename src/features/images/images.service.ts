@@ -5,8 +5,14 @@ import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
 import type { Access } from '../workspaces/access.js'
-import { imageJson, withGps } from './image-json.js'
-import { type ImageRead, ImagesRepository, type WorkspaceScope } from './images.repository.js'
+import { urlOpening, withGps } from './image-json.js'
+import {
+  type ImageAnswer,
+  type ImageRead,
+  ImageReads,
+  ImagesRepository,
+  type WorkspaceScope,
+} from './images.repository.js'
 
 export interface ImagesDeps {
   db: Db
@@ -14,15 +20,19 @@ export interface ImagesDeps {
   queue: JobQueue
   /** EXIF_GPS: merge the stored GPS tags into `exif`. */
   exifGps: boolean
-  /** The delivery URL of an image's `public` variant at the provider that holds it, computed at read time. */
-  publicUrl: (provider: string, cfImageId: string) => string
+  /** The delivery base of the provider that holds an image (ImageProvider.deliveryBase), as configured now. */
+  deliveryBase: (provider: 'local' | 'cloudflare') => string
 }
 
-/** The Images API: images answer as JSON text (see image-json.ts), each checked against the caller's access. */
+/** The Images API: images answer as the JSON text their reads compose (see image-json.ts), each checked against the caller's access. */
 export class ImagesService {
   private readonly repo = new ImagesRepository()
+  private readonly reads: ImageReads
 
-  constructor(private readonly deps: ImagesDeps) {}
+  constructor(private readonly deps: ImagesDeps) {
+    const opening = (provider: 'local' | 'cloudflare') => urlOpening(deps.deliveryBase(provider))
+    this.reads = new ImageReads({ local: opening('local'), cloudflare: opening('cloudflare') }, deps.exifGps)
+  }
 
   /** A page of the images of one workspace, or of every workspace the caller sees. */
   async list(ctx: Ctx, req: PageRequest, workspaceId?: string): Promise<Page<string>> {
@@ -35,23 +45,23 @@ export class ImagesService {
       scope = await access.visibleWorkspaceIds(ctx)
       if (scope?.length === 0) return emptyPage(0)
     }
-    return mapPage(await this.repo.page(db, scope, req), (r) => this.json(r))
+    return mapPage(await this.reads.page(db, scope, req), (r) => this.json(r))
   }
 
   async get(ctx: Ctx, id: string): Promise<string> {
-    const row = isId('img', id) ? await this.repo.findById(this.deps.db, id) : undefined
+    const row = isId('img', id) ? await this.reads.findById(this.deps.db, id) : undefined
     return this.json(await this.visible(ctx, row))
   }
 
   async byFile(ctx: Ctx, fileId: string): Promise<string> {
-    const row = isId('fil', fileId) ? await this.repo.findByFileId(this.deps.db, fileId) : undefined
+    const row = isId('fil', fileId) ? await this.reads.findByFileId(this.deps.db, fileId) : undefined
     return this.json(await this.visible(ctx, row))
   }
 
   /** Removes the image row and, through a job in the same transaction, the provider's copy; the file stays. */
   async delete(ctx: Ctx, id: string): Promise<{ success: true }> {
     const { db, queue } = this.deps
-    const row = isId('img', id) ? await this.repo.findById(db, id) : undefined
+    const row = isId('img', id) ? await this.reads.findById(db, id) : undefined
     await this.visible(ctx, row, 'editor')
     await db.transaction().execute(async (trx) => {
       // A concurrent delete may have won since the read: then this one found nothing.
@@ -77,8 +87,7 @@ export class ImagesService {
     return row
   }
 
-  private json(r: ImageRead): string {
-    const head = this.deps.exifGps && r.exif_gps ? withGps(r.json, r.exif_gps) : r.json
-    return imageJson(head, this.deps.publicUrl(r.provider, r.cf_image_id), r.created_at)
+  private json(r: ImageAnswer): string {
+    return this.deps.exifGps && r.exif_gps ? withGps(r.json, r.exif_gps) : r.json
   }
 }

@@ -78,6 +78,7 @@ export function provisionHandler(deps: ProvisionDeps): JobHandler {
           workspace_id: file.workspace_id,
           provider: deps.provider.name,
           cf_image_id: cfImageId,
+          url_path: deps.provider.deliveryPath(cfImageId),
           width: analysis.width,
           height: analysis.height,
           size: file.size,

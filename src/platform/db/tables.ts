@@ -69,6 +69,8 @@ export interface ImageTable {
   created_at: string
   /** The head of the image's JSON as the API answers it (features/images/image-json.ts). */
   json: string
+  /** Its `public` variant's path below the provider's delivery base (ImageProvider.deliveryPath). */
+  url_path: string
 }
 
 /** Exact per-workspace totals, changed in the same transaction as the rows they count. */

@@ -115,10 +115,13 @@ export class CloudflareImageProvider implements ImageProvider {
     }
   }
 
-  url(cfImageId: string, variant = 'public'): string {
+  get deliveryBase(): string {
+    return `https://imagedelivery.net/${this.deps.config.accountHash}/`
+  }
+
+  deliveryPath(cfImageId: string, variant = 'public'): string {
     // Custom ids may hold '/' (kept as path segments); '%' and other reserved characters must be escaped.
-    const path = cfImageId.split('/').map(encodeURIComponent).join('/')
-    return `https://imagedelivery.net/${this.deps.config.accountHash}/${path}/${encodeURIComponent(variant)}`
+    return `${cfImageId.split('/').map(encodeURIComponent).join('/')}/${encodeURIComponent(variant)}`
   }
 
   /** Every copy in the account; `imageId` is set only for copies this deployment made (their id proves it). */

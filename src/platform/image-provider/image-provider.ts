@@ -32,10 +32,21 @@ export interface ImageProvider {
   readonly name: 'local' | 'cloudflare'
   upload(input: ProviderUpload): Promise<{ cfImageId: string }>
   delete(cfImageId: string): Promise<void>
-  /** The delivery URL of a variant, computed at read time. */
-  url(cfImageId: string, variant?: string): string
+  /**
+   * Where variants are delivered from, as configured (`PUBLIC_URL`, the account
+   * hash): a variant's URL is this base, then its `deliveryPath`. Reads take the
+   * base as it is configured now; an image's path is stored when it is provisioned.
+   */
+  readonly deliveryBase: string
+  /** A variant's path below `deliveryBase`: the escaped id, then the variant; the same on every node, for good. */
+  deliveryPath(cfImageId: string, variant?: string): string
   /** Provider copies, for the orphan sweep; optional for providers that keep no copy. */
   list?(): AsyncIterable<ProviderCopy>
+}
+
+/** The delivery URL of a variant, as configured now. */
+export function deliveryUrl(provider: ImageProvider, cfImageId: string, variant = 'public'): string {
+  return provider.deliveryBase + provider.deliveryPath(cfImageId, variant)
 }
 
 export type { Readable }

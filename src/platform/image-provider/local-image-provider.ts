@@ -27,8 +27,11 @@ export interface LocalImageProviderDeps {
  */
 export class LocalImageProvider implements ImageProvider {
   readonly name = 'local' as const
+  readonly deliveryBase: string
 
-  constructor(private readonly deps: LocalImageProviderDeps) {}
+  constructor(private readonly deps: LocalImageProviderDeps) {
+    this.deliveryBase = `${deps.publicUrl}/cdn/`
+  }
 
   idFor(imageId: string): string {
     return createHmac('sha256', this.deps.idSecret)
@@ -47,11 +50,11 @@ export class LocalImageProvider implements ImageProvider {
     await this.deps.variants.drop(cfImageId)
   }
 
-  url(cfImageId: string, variant = 'public'): string {
-    // Every read answers the URL of `public`, and the ids this provider makes are hex: nothing to escape.
+  deliveryPath(cfImageId: string, variant = 'public'): string {
+    // The ids this provider makes are hex, and images are stored with the path of `public`: nothing to escape.
     const options = variant === 'public' ? variant : variantPath(variant)
     const id = UNRESERVED.test(cfImageId) ? cfImageId : encodeURIComponent(cfImageId)
-    return `${this.deps.publicUrl}/cdn/${id}/${options}`
+    return `${id}/${options}`
   }
 }
 

@@ -6,6 +6,7 @@ import { filesSha256 } from './20261204-files-sha256.js'
 import { imageJson } from './20261204-image-json.js'
 import { readVersionSqlite } from './20261204-read-version-sqlite.js'
 import { imageThumbhash } from './20261205-image-thumbhash.js'
+import { imageUrlPath } from './20261206-image-url-path.js'
 
 /** Every migration, in order; names carry a date prefix so they sort as they were written. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '20261204-image-json': imageJson,
   '20261204-read-version-sqlite': readVersionSqlite,
   '20261205-image-thumbhash': imageThumbhash,
+  '20261206-image-url-path': imageUrlPath,
 }
 
 export const migrationProvider: MigrationProvider = {
