@@ -82,6 +82,11 @@ function endpoints(fx: Fixture): Endpoint[] {
       paths: both(fx.samples.map((s) => `/api/images/by-file/${s.fileId}`)),
     },
     { name: 'ids (5)', token: fx.memberToken, paths: both(groups.map((ids) => `/api/images?ids=${ids}`)) },
+    {
+      name: 'ids (5), workspace_id',
+      token: fx.memberToken,
+      paths: both(groups.map((ids) => `/api/images?workspace_id=${fx.bigWorkspaceId}&ids=${ids}`)),
+    },
   ]
 }
 
