@@ -148,6 +148,13 @@ test("images provisioned before the url_path migration get their provider's path
 
     const applied = await migrateToLatest(db)
     assert.ok(applied.includes('20261206-image-url-path'), `applied: ${applied.join(', ')}`)
+    if (DB_KIND === 'postgres') {
+      const { rows } = await sql<{ is_nullable: string }>`select is_nullable from information_schema.columns
+        where table_schema = current_schema() and table_name = 'images' and column_name = 'url_path'`.execute(
+        db,
+      )
+      assert.equal(rows[0]?.is_nullable, 'NO', 'PostgreSQL refuses an image without its path')
+    }
     const reads = new ImageReads(
       { local: urlOpening(local.deliveryBase), cloudflare: urlOpening(cloudflare.deliveryBase) },
       false,

@@ -6,9 +6,9 @@ import { publicExif } from './exif.js'
  * to `thumbhash` (the head, stored unclosed in `images.json`) and the path of
  * its delivery URL below the provider's base (`images.url_path`). A read's
  * statement concatenates the answer: head, `urlOpening` of the base as it is
- * configured now (bound as a parameter, so the URL follows PUBLIC_URL and the
- * account), path, `DATE_KEY`, the creation date and `CLOSING`
- * (ImagesRepository). A page is a range scan whose rows are one string each.
+ * configured now (a parameter of the statement, so the URL follows PUBLIC_URL
+ * and the account), path, `DATE_KEY`, the creation date and `CLOSING`
+ * (ImageReads). A page is a range scan whose rows are one string each.
  */
 
 /** What the head is made of: the row as provisioning writes it. */

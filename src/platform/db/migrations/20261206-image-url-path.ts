@@ -32,6 +32,12 @@ export const imageUrlPath: Migration = {
         .where('id', '=', row.id)
         .execute()
     }
+    // Every insert names it (NewImage); SQLite adds no NOT NULL column to a table that has rows.
+    if (db.getExecutor().adapter instanceof PostgresAdapter)
+      await db.schema
+        .alterTable('images')
+        .alterColumn('url_path', (c) => c.setNotNull())
+        .execute()
   },
 }
 
