@@ -417,40 +417,11 @@ async function buildPostgres(cfg: BenchConfig, client: pg.Client, schema: string
     }
   }
   // unnest over one array per column: a batch of thousands of rows is one statement with few parameters.
-  const FILE_TYPES = [
-    'text',
-    'text',
-    'text',
-    'text',
-    'bigint',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-  ]
-  const IMAGE_TYPES = [
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'integer',
-    'integer',
-    'bigint',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-  ]
-  const unnest = (table: string, cols: readonly string[], types: string[]) =>
-    `insert into ${table} (${cols.join(',')}) select * from unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(',')})`
-  const filesSql = unnest('files', FILE_COLUMNS, FILE_TYPES)
-  const imagesSql = unnest('images', IMAGE_COLUMNS, IMAGE_TYPES)
+  const PG_TYPES: Partial<Record<string, string>> = { size: 'bigint', width: 'integer', height: 'integer' }
+  const unnest = (table: string, cols: readonly string[]) =>
+    `insert into ${table} (${cols.join(',')}) select * from unnest(${cols.map((c, i) => `$${i + 1}::${PG_TYPES[c] ?? 'text'}[]`).join(',')})`
+  const filesSql = unnest('files', FILE_COLUMNS)
+  const imagesSql = unnest('images', IMAGE_COLUMNS)
   const total = base.plan.smallImages + base.plan.bigImages
   const tick = progress('postgres', total)
   await client.query('begin')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { urlOpening } from '../../src/features/images/image-json.js'
 import { ImageReads } from '../../src/features/images/images.repository.js'
 import {
   addMember,
@@ -215,7 +216,7 @@ test('a member pages across their workspaces; an admin across all, totals exact'
 
 test('a page of images carries its total from its own statement; only an empty one asks apart', async () => {
   const { ws, newestFirst } = await seeded(3)
-  const repo = new ImageReads({ local: ',"url":"http://x/', cloudflare: ',"url":"http://y/' }, false)
+  const repo = new ImageReads({ local: urlOpening('http://x/'), cloudflare: urlOpening('http://y/') }, false)
   const page = await repo.page(t.c.db, [ws.id], { limit: 2 })
   assert.deepEqual(
     page.rows.map((r) => r.id),

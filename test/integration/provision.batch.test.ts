@@ -43,13 +43,13 @@ async function pendingFiles(n: number): Promise<Map<string, ClaimedJob>> {
   return byFile
 }
 
-const row = (fileId: string, id: string): NewImage => ({
+const row = (fileId: string, id: string, cfImageId = `cf${id.slice(-30).padStart(30, '0')}`): NewImage => ({
   id,
   file_id: fileId,
   workspace_id: ws,
   provider: 'local',
-  cf_image_id: `cf${id.slice(-30).padStart(30, '0')}`,
-  url_path: `cf${id.slice(-30).padStart(30, '0')}/public`,
+  cf_image_id: cfImageId,
+  url_path: `${cfImageId}/public`,
   width: 8,
   height: 8,
   size: 1,

@@ -3,6 +3,7 @@ import type { Executor } from '../../platform/db/executor.js'
 import { emptyPage, keysetList, type Page, type PageRequest, pageOf } from '../../platform/db/keyset.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { ImageTable } from '../../platform/db/tables.js'
+import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
 import { CLOSING, DATE_KEY, imageHead, storedAsIs } from './image-json.js'
 
 export type ImageRow = ImageTable
@@ -28,10 +29,7 @@ export interface ImageRead extends ImageAnswer {
  * The text a read puts between an image's head and its path, per provider:
  * `urlOpening` of the provider's delivery base as configured now.
  */
-export interface UrlOpenings {
-  local: string
-  cloudflare: string
-}
+export type UrlOpenings = Readonly<Record<ImageProvider['name'], string>>
 
 /** The answer in SQL: head, the opening of the row's provider, path, date (image-json.ts). */
 const answer = (openings: UrlOpenings) =>

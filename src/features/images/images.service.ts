@@ -1,6 +1,7 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
 import { emptyPage, mapPage, type Page, type PageRequest } from '../../platform/db/keyset.js'
+import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import { errors } from '../../shared/errors.js'
 import { isId } from '../../shared/ids.js'
@@ -21,7 +22,7 @@ export interface ImagesDeps {
   /** EXIF_GPS: merge the stored GPS tags into `exif`. */
   exifGps: boolean
   /** The delivery base of the provider that holds an image (ImageProvider.deliveryBase), as configured now. */
-  deliveryBase: (provider: 'local' | 'cloudflare') => string
+  deliveryBase: (provider: ImageProvider['name']) => string
 }
 
 /** The Images API: images answer as the JSON text their reads compose (see image-json.ts), each checked against the caller's access. */
@@ -30,7 +31,7 @@ export class ImagesService {
   private readonly reads: ImageReads
 
   constructor(private readonly deps: ImagesDeps) {
-    const opening = (provider: 'local' | 'cloudflare') => urlOpening(deps.deliveryBase(provider))
+    const opening = (provider: ImageProvider['name']) => urlOpening(deps.deliveryBase(provider))
     this.reads = new ImageReads({ local: opening('local'), cloudflare: opening('cloudflare') }, deps.exifGps)
   }
 

@@ -49,9 +49,11 @@ export interface CloudflareImageProviderDeps {
 /** Delivers through Cloudflare Images; bytes are read from the blob store and uploaded with our ids in `metadata`. */
 export class CloudflareImageProvider implements ImageProvider {
   readonly name = 'cloudflare' as const
+  readonly deliveryBase: string
   private readonly client: CloudflareClient
 
   constructor(private readonly deps: CloudflareImageProviderDeps) {
+    this.deliveryBase = `https://imagedelivery.net/${deps.config.accountHash}/`
     this.client = new CloudflareClient({
       ...deps.config,
       ...deps.retry,
@@ -113,10 +115,6 @@ export class CloudflareImageProvider implements ImageProvider {
       if (err instanceof CloudflareApiError && err.status === 404) return
       throw permanentIfRefused(err, 'delete')
     }
-  }
-
-  get deliveryBase(): string {
-    return `https://imagedelivery.net/${this.deps.config.accountHash}/`
   }
 
   deliveryPath(cfImageId: string, variant = 'public'): string {
