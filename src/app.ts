@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -5,17 +7,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import { Type } from 'typebox'
 import type { Container } from './container.js'
+import { admitRequests } from './features/auth/admission.js'
 import { authRoutes } from './features/auth/auth.routes.js'
 import { deliveryRoutes } from './features/delivery/delivery.routes.js'
 import { filesRoutes } from './features/files/files.routes.js'
 import { imagesRoutes } from './features/images/images.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import type { App } from './http/app-types.js'
-import { admitRequests } from './http/auth.js'
 import { clientErrorHandler, frameworkErrors, shutdownGate } from './http/client-errors.js'
 import { errorHandler, sendError } from './http/error-handler.js'
 import { swaggerOptions, swaggerUiOptions } from './http/openapi.js'
-import { requestIds } from './http/request-id.js'
 import { ErrorBody, PageInfo } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import { webAppRoutes } from './http/web-app.js'
@@ -138,3 +139,21 @@ export async function buildApp(c: Container): Promise<App> {
 }
 
 const Status = Type.Object({ status: Type.String() })
+
+/** What a caller's X-Request-Id may be to be echoed back and logged as it is. */
+const SAFE = /^[\w.:-]{1,128}$/
+
+/**
+ * Request ids: the caller's X-Request-Id when it is safe to echo, else this
+ * process's random prefix (80 bits, fixed at start) and a counter, unique
+ * across processes and restarts. A counter costs nothing; a UUID per request
+ * cost as much as the cached auth check.
+ */
+function requestIds(): (req: IncomingMessage) => string {
+  const prefix = randomBytes(10).toString('hex')
+  let next = 0
+  return (req) => {
+    const given = req.headers['x-request-id']
+    return typeof given === 'string' && SAFE.test(given) ? given : `${prefix}-${(next++).toString(36)}`
+  }
+}

@@ -1,4 +1,3 @@
-import type { CachedReads } from '../platform/db/read-cache.js'
 import type { UserRole } from '../platform/db/tables.js'
 
 /** Who is calling: resolved once per request from the bearer token. */
@@ -14,4 +13,9 @@ export interface Ctx {
   readonly requestId: string
   /** The read cache as of the request's start (its token was read through it); absent: read the database. */
   readonly reads?: CachedReads
+}
+
+/** Lookups through a read cache snapshot (ReadCache): the cached value of `key`, or `load()`'s. */
+export interface CachedReads {
+  through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined>
 }

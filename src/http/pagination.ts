@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { Page, PageRequest } from '../platform/db/keyset.js'
+import type { Page, PageRequest } from '../platform/db/statements.js'
 import { errors } from '../shared/errors.js'
 import type { IdPrefix } from '../shared/ids.js'
 import { isId } from '../shared/ids.js'

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import SQLite from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
-import { TokensService } from '../../src/features/auth/tokens.service.js'
+import { authenticator } from '../../src/features/auth/admission.js'
 import { Access } from '../../src/features/workspaces/access.js'
 import { Worker } from '../../src/platform/jobs/worker.js'
 import { newId } from '../../src/shared/ids.js'
@@ -56,10 +56,10 @@ describe('auth and access caches honour every change at once', () => {
     })
     const owner = await newUser(t)
     const ws = await newWorkspace(owner)
-    const tokens = new TokensService({ db, clock: t.c.clock })
+    const authenticate = authenticator({ db, clock: t.c.clock })
     const access = new Access(db)
-    const admin = await tokens.authenticate(`Bearer ${t.adminToken}`)
-    const member = await tokens.authenticate(`Bearer ${owner.token}`)
+    const admin = await authenticate(`Bearer ${t.adminToken}`)
+    const member = await authenticate(`Bearer ${owner.token}`)
     for (const principal of [admin, member]) {
       const ctx = { principal, requestId: 'test' }
       await access.workspace(ctx, ws.id, 'viewer')

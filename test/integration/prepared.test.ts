@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { sql } from 'kysely'
-import { prepared } from '../../src/platform/db/prepared.js'
+import { prepared } from '../../src/platform/db/statements.js'
 import { newUser, newWorkspace } from '../factories.js'
 import { createTestEnv, DB_KIND, type TestEnv } from '../harness.js'
 

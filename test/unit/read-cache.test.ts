@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ReadCache } from '../../src/platform/db/read-cache.js'
+import { ReadCache } from '../../src/features/auth/admission.js'
 
 /** A version source whose looks are counted and answered by the test. */
 function versions() {

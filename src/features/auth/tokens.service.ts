@@ -1,11 +1,10 @@
-import type { Ctx, Principal } from '../../http/context.js'
+import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
-import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
-import type { CachedReads } from '../../platform/db/read-cache.js'
+import { mapPage, type PageRequest } from '../../platform/db/statements.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'
 import { isId, newId } from '../../shared/ids.js'
-import { hashSecret, mintSecret } from './tokens.js'
+import { hashSecret, mintSecret } from './admission.js'
 import { type TokenRow, TokensRepository, UsersRepository } from './users.repository.js'
 
 const toToken = (r: TokenRow) => ({
@@ -15,16 +14,6 @@ const toToken = (r: TokenRow) => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
 })
-
-type TokenPrincipalRow = NonNullable<Awaited<ReturnType<TokensRepository['findByHash']>>>
-
-/** The stored hash of a bearer header's secret and its read-cache key; a malformed header is a 401. */
-function tokenKey(authorization: string | undefined): { hash: string; cacheKey: string } {
-  const match = authorization ? /^Bearer\s+(pic_[A-Za-z0-9_-]{16,200})\s*$/i.exec(authorization) : null
-  if (!match) throw errors.unauthorized()
-  const hash = hashSecret(match[1]!)
-  return { hash, cacheKey: `token ${hash}` }
-}
 
 export class TokensService {
   private readonly tokens: TokensRepository
@@ -38,24 +27,6 @@ export class TokensService {
   ) {
     this.tokens = new TokensRepository(deps.db)
     this.users = new UsersRepository(deps.db)
-  }
-
-  /**
-   * Resolves a bearer header to a principal; every failure is the same 401.
-   * Through `reads`, a token seen before is not looked up again while the database is unchanged.
-   */
-  async authenticate(authorization: string | undefined, reads?: CachedReads): Promise<Principal> {
-    const key = tokenKey(authorization)
-    const find = () => this.tokens.findByHash(key.hash)
-    return this.principalOf(await (reads ? reads.through(key.cacheKey, find) : find()))
-  }
-
-  private principalOf(row: TokenPrincipalRow | undefined): Principal {
-    if (!row) throw errors.unauthorized()
-    if (row.expiresAt !== null && Date.parse(row.expiresAt) <= this.deps.clock.now().getTime()) {
-      throw errors.unauthorized('The token has expired')
-    }
-    return { userId: row.userId, role: row.role, tokenId: row.tokenId }
   }
 
   /** Mints a token for `userId`; the secret is returned once and stored only hashed. */

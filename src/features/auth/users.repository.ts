@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/database.js'
-import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
+import { keysetList, type PageRequest } from '../../platform/db/statements.js'
 import type { TokenTable, UserTable } from '../../platform/db/tables.js'
 
 export type UserRow = UserTable

@@ -1,7 +1,7 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
 import { isUniqueViolation } from '../../platform/db/errors.js'
-import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
+import { mapPage, type PageRequest } from '../../platform/db/statements.js'
 import type { UserRole } from '../../platform/db/tables.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'

@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Capabilities, Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
-import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
+import { keysetList, type PageRequest } from '../../platform/db/statements.js'
 import type { FileTable } from '../../platform/db/tables.js'
 import type { JobRow } from '../../platform/jobs/job-queue.js'
 

@@ -1,7 +1,13 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Executor } from '../../platform/db/executor.js'
-import { emptyPage, keysetList, type Page, type PageRequest, pageOf } from '../../platform/db/keyset.js'
-import { prepared } from '../../platform/db/prepared.js'
+import {
+  emptyPage,
+  keysetList,
+  type Page,
+  type PageRequest,
+  pageOf,
+  prepared,
+} from '../../platform/db/statements.js'
 import type { ImageTable } from '../../platform/db/tables.js'
 import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
 import { CLOSING, DATE_KEY, imageHead, storedAsIs } from './image-json.js'

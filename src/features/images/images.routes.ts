@@ -1,11 +1,11 @@
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
-import { ctxOf } from '../../http/auth.js'
 import type { Ctx } from '../../http/context.js'
 import type { CursorCodec } from '../../http/pagination.js'
 import { pageInfo, parseListQuery } from '../../http/pagination.js'
 import { errorResponses } from '../../http/schemas.js'
+import { ctxOf } from '../auth/admission.js'
 import {
   ByFileParams,
   DeleteResult,

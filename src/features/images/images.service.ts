@@ -1,6 +1,6 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
-import { emptyPage, mapPage, type Page, type PageRequest } from '../../platform/db/keyset.js'
+import { emptyPage, mapPage, type Page, type PageRequest } from '../../platform/db/statements.js'
 import type { ImageProvider } from '../../platform/image-provider/image-provider.js'
 import { JobKinds, type JobQueue } from '../../platform/jobs/job-queue.js'
 import { errors } from '../../shared/errors.js'

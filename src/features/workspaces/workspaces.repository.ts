@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { Executor } from '../../platform/db/executor.js'
-import { keysetList, type PageRequest } from '../../platform/db/keyset.js'
+import { keysetList, type PageRequest } from '../../platform/db/statements.js'
 import type { Database, MemberRole, WorkspaceTable } from '../../platform/db/tables.js'
 import { newId } from '../../shared/ids.js'
 

@@ -1,9 +1,9 @@
 import { Type } from 'typebox'
 import type { App } from '../../http/app-types.js'
-import { ctxOf } from '../../http/auth.js'
 import type { CursorCodec } from '../../http/pagination.js'
 import { listed } from '../../http/pagination.js'
 import { errorResponses, IdParam, ListQuery, Page, Success } from '../../http/schemas.js'
+import { ctxOf } from '../auth/admission.js'
 import { Member, MemberBody, MemberParams, Workspace, WorkspaceBody } from './workspaces.schemas.js'
 import type { WorkspacesService } from './workspaces.service.js'
 

@@ -1,6 +1,6 @@
 import type { Ctx } from '../../http/context.js'
 import type { Db } from '../../platform/db/database.js'
-import { mapPage, type PageRequest } from '../../platform/db/keyset.js'
+import { mapPage, type PageRequest } from '../../platform/db/statements.js'
 import type { MemberRole } from '../../platform/db/tables.js'
 import type { Clock } from '../../shared/clock.js'
 import { errors } from '../../shared/errors.js'

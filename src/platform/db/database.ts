@@ -72,7 +72,7 @@ export interface OpenOptions {
  * Runs one read statement straight on the driver, outside Kysely: on SQLite on
  * a read-only connection of its own (it sees every committed write, never a
  * transaction in flight), on PostgreSQL on the pool. For the hottest lookups
- * (see prepared.ts), whose SQL Kysely compiled once.
+ * (see `prepared` in statements.ts), whose SQL Kysely compiled once.
  */
 export type DirectRead = (sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]>
 
